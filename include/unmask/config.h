@@ -1,0 +1,138 @@
+// The typed run configuration (DESIGN.md §3). Defaults live in the structs;
+// JSON files are merged over them in order, then `--set a.b=value` overrides.
+// Unknown keys and wrong types are errors naming the full key path and the
+// nearest valid key. Field lists (with one-line docs and allowed values) are
+// declared once, in src/config_schema.cpp.
+#pragma once
+
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+namespace unmask {
+
+using Json = nlohmann::ordered_json;
+
+struct ModelConfig {
+  std::string backbone = "dit";            // bert | dit
+  std::int64_t hidden = 768;
+  std::int64_t layers = 12;
+  std::int64_t heads = 12;
+  double mlp_ratio = 4.0;
+  double dropout = 0.1;
+  std::int64_t max_length = 1024;          // positions the model supports
+  std::string time_conditioning = "none";  // none | layerwise | prefix | adaln
+  bool tie_embeddings = true;
+};
+
+struct DiffusionConfig {
+  std::string objective = "mdlm";     // mdlm | d3pm | diffusionbert | mlm | roberta_diffusion | ar
+  std::string schedule = "loglinear"; // loglinear | d3pm | linear | cosine | spindle
+  std::int64_t T = 0;                 // 0 = continuous time
+  double eps = 1e-3;                  // log-linear ε
+  double hybrid_lambda = 0.01;        // D3PM hybrid loss weight
+  double spindle_lambda = 0.3;        // DiffusionBERT λ
+  double mask_ratio = 0.15;           // MLM
+  bool antithetic = true;             // low-discrepancy t draws
+};
+
+struct DataConfig {
+  std::string path;                   // prepared shards (unmask data prepare --out)
+  std::string mode = "pad";           // pad | wrap
+  std::int64_t length = 128;          // tokens per row, BOS/EOS included
+  bool shuffle = true;
+};
+
+struct OptimConfig {
+  std::string name = "adamw";
+  double beta1 = 0.9;
+  double beta2 = 0.999;
+  double eps = 1e-8;
+  double weight_decay = 0.0;
+  double grad_clip = 1.0;
+};
+
+struct TrainConfig {
+  std::int64_t batch_size = 512;      // global batch (sequences)
+  std::int64_t grad_accum = 1;
+  std::int64_t max_steps = 1000000;
+  double lr = 3e-4;
+  std::int64_t warmup_steps = 2500;
+  std::string lr_schedule = "constant";  // constant | cosine | linear
+  double ema = 0.9999;                // 0 disables EMA
+  std::string precision = "auto";     // auto | fp32 | bf16
+  std::string device = "auto";        // auto | cpu | cuda
+  std::int64_t log_every = 50;
+  std::int64_t eval_every = 1000;
+  std::int64_t checkpoint_every = 1000;
+};
+
+struct SampleConfig {
+  std::string sampler = "ancestral";
+  std::int64_t steps = 1000;
+  std::int64_t num = 8;
+  std::int64_t length = 128;
+  double temperature = 1.0;
+  std::int64_t top_k = 0;             // 0 = off
+  double top_p = 1.0;
+};
+
+struct EvalConfig {
+  std::string split = "val";
+  std::int64_t batch_size = 32;
+};
+
+struct CheckpointConfig {
+  std::int64_t keep_last = 3;
+  std::int64_t keep_every = 0;        // also keep every M-th step (0 = off)
+};
+
+struct RunConfig {
+  std::int64_t seed = 1;
+  std::string out_dir = "runs/unmask";
+  ModelConfig model;
+  DiffusionConfig diffusion;
+  DataConfig data;
+  OptimConfig optim;
+  TrainConfig train;
+  SampleConfig sample;
+  EvalConfig eval;
+  CheckpointConfig checkpoint;
+};
+
+// One leaf of the tree, as `config dump --keys` lists it.
+struct ConfigKey {
+  enum class Kind { Int, Float, Bool, String };
+  std::string path;                   // "model.hidden"
+  Kind kind;
+  std::vector<std::string> choices;   // empty = free
+  std::string doc;
+};
+
+const std::vector<ConfigKey>& config_keys();
+const char* kind_name(ConfigKey::Kind kind);
+
+Json config_to_json(const RunConfig& config);
+RunConfig config_from_json(const Json& resolved);  // `resolved` must be complete and valid
+
+// Accumulates defaults, files and overrides; every step validates.
+class ConfigBuilder {
+ public:
+  ConfigBuilder();
+  void merge_file(const std::string& path);
+  void merge_json(const Json& patch, const std::string& origin);
+  void set(const std::string& assignment);  // "a.b=value"
+  const Json& json() const { return resolved_; }
+  RunConfig build() const { return config_from_json(resolved_); }
+
+ private:
+  void merge_into(Json& target, const Json& patch, const std::string& prefix, const std::string& origin);
+  Json resolved_;
+};
+
+// Defaults, then `files` in order, then `overrides` ("a.b=value").
+RunConfig load_config(const std::vector<std::string>& files, const std::vector<std::string>& overrides,
+                      Json* resolved = nullptr);
+
+}  // namespace unmask

@@ -1,0 +1,13 @@
+// The unit of data between the loader, the objectives and the trainer.
+#pragma once
+
+#include <ATen/core/Tensor.h>
+
+namespace unmask {
+
+struct Batch {
+  at::Tensor tokens;    // (B, L) int64 token ids
+  at::Tensor pad_mask;  // (B, L) bool, true at real tokens (attend), false at padding
+};
+
+}  // namespace unmask

@@ -1,0 +1,25 @@
+// The CLI's subcommands register themselves here; main() parses and runs the
+// one that was chosen. The CLI only parses and dispatches (DESIGN.md §2).
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <filesystem>
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace unmask::cli {
+
+// Registers `run` to be called when `command` was the one parsed.
+void on_run(CLI::App* command, std::function<void()> run);
+// The action of the subcommand that was parsed, if any.
+std::function<void()> parsed_action();
+
+void add_config_commands(CLI::App& app);
+void add_tokenizer_commands(CLI::App& app);
+void add_data_commands(CLI::App& app);
+void add_pending_commands(CLI::App& app);  // train, sample, eval: later issues
+
+std::vector<std::filesystem::path> to_paths(const std::vector<std::string>& items);
+
+}  // namespace unmask::cli

@@ -1,0 +1,187 @@
+// The one place where config fields are listed: each struct's visit() names
+// its keys, docs and allowed values; three visitors derive the key list, the
+// JSON writer and the JSON reader from it.
+#include <functional>
+
+#include "unmask/config.h"
+#include "unmask/util/error.h"
+
+namespace unmask {
+namespace {
+
+using Choices = std::vector<std::string>;
+
+template <class V> void visit(V& v, ModelConfig& c) {
+  v.field("backbone", c.backbone, "network: bert (post-LN BERT) or dit (MDLM DiT)", {"bert", "dit"});
+  v.field("hidden", c.hidden, "hidden size");
+  v.field("layers", c.layers, "number of transformer blocks");
+  v.field("heads", c.heads, "attention heads");
+  v.field("mlp_ratio", c.mlp_ratio, "MLP width as a multiple of hidden");
+  v.field("dropout", c.dropout, "dropout probability");
+  v.field("max_length", c.max_length, "longest sequence the model accepts");
+  v.field("time_conditioning", c.time_conditioning, "how t enters the network",
+          {"none", "layerwise", "prefix", "adaln"});
+  v.field("tie_embeddings", c.tie_embeddings, "share input embedding and output projection");
+}
+
+template <class V> void visit(V& v, DiffusionConfig& c) {
+  v.field("objective", c.objective, "training objective",
+          {"mdlm", "d3pm", "diffusionbert", "mlm", "roberta_diffusion", "ar"});
+  v.field("schedule", c.schedule, "noise schedule", {"loglinear", "d3pm", "linear", "cosine", "spindle"});
+  v.field("T", c.T, "discrete diffusion steps (0 = continuous time)");
+  v.field("eps", c.eps, "log-linear schedule epsilon");
+  v.field("hybrid_lambda", c.hybrid_lambda, "weight of the CE term in the D3PM hybrid loss");
+  v.field("spindle_lambda", c.spindle_lambda, "DiffusionBERT spindle schedule lambda (< 1/pi)");
+  v.field("mask_ratio", c.mask_ratio, "MLM masking ratio");
+  v.field("antithetic", c.antithetic, "antithetic (low-discrepancy) time draws");
+}
+
+template <class V> void visit(V& v, DataConfig& c) {
+  v.field("path", c.path, "directory of prepared shards (unmask data prepare --out)");
+  v.field("mode", c.mode, "pad: one example per row; wrap: documents packed into rows", {"pad", "wrap"});
+  v.field("length", c.length, "tokens per row including BOS/EOS");
+  v.field("shuffle", c.shuffle, "shuffle rows each epoch (seeded)");
+}
+
+template <class V> void visit(V& v, OptimConfig& c) {
+  v.field("name", c.name, "optimizer", {"adamw"});
+  v.field("beta1", c.beta1, "AdamW beta1");
+  v.field("beta2", c.beta2, "AdamW beta2");
+  v.field("eps", c.eps, "AdamW epsilon");
+  v.field("weight_decay", c.weight_decay, "decoupled weight decay (not on norms and biases)");
+  v.field("grad_clip", c.grad_clip, "gradient clipping by global norm (0 = off)");
+}
+
+template <class V> void visit(V& v, TrainConfig& c) {
+  v.field("batch_size", c.batch_size, "global batch in sequences");
+  v.field("grad_accum", c.grad_accum, "micro-batches accumulated per step");
+  v.field("max_steps", c.max_steps, "optimizer steps");
+  v.field("lr", c.lr, "peak learning rate");
+  v.field("warmup_steps", c.warmup_steps, "linear warmup steps");
+  v.field("lr_schedule", c.lr_schedule, "after warmup", {"constant", "cosine", "linear"});
+  v.field("ema", c.ema, "EMA decay of the weights (0 = off)");
+  v.field("precision", c.precision, "auto = bf16 autocast on CUDA, fp32 on CPU", {"auto", "fp32", "bf16"});
+  v.field("device", c.device, "where to train", {"auto", "cpu", "cuda"});
+  v.field("log_every", c.log_every, "steps between metric lines");
+  v.field("eval_every", c.eval_every, "steps between validation passes");
+  v.field("checkpoint_every", c.checkpoint_every, "steps between checkpoints");
+}
+
+template <class V> void visit(V& v, SampleConfig& c) {
+  v.field("sampler", c.sampler, "denoising strategy",
+          {"ancestral", "cached", "first_hitting", "confidence", "semi_ar"});
+  v.field("steps", c.steps, "denoising steps");
+  v.field("num", c.num, "number of samples");
+  v.field("length", c.length, "tokens per sample");
+  v.field("temperature", c.temperature, "softmax temperature");
+  v.field("top_k", c.top_k, "keep the k most likely tokens (0 = off)");
+  v.field("top_p", c.top_p, "nucleus sampling mass (1 = off)");
+}
+
+template <class V> void visit(V& v, EvalConfig& c) {
+  v.field("split", c.split, "split of the prepared data to evaluate", {"train", "val", "test"});
+  v.field("batch_size", c.batch_size, "sequences per evaluation batch");
+}
+
+template <class V> void visit(V& v, CheckpointConfig& c) {
+  v.field("keep_last", c.keep_last, "checkpoints kept (newest)");
+  v.field("keep_every", c.keep_every, "also keep every M-th step (0 = off)");
+}
+
+template <class V> void visit(V& v, RunConfig& c) {
+  v.field("seed", c.seed, "global random seed");
+  v.field("out_dir", c.out_dir, "run directory (config, metrics, checkpoints)");
+  v.section("model", [&] { visit(v, c.model); });
+  v.section("diffusion", [&] { visit(v, c.diffusion); });
+  v.section("data", [&] { visit(v, c.data); });
+  v.section("optim", [&] { visit(v, c.optim); });
+  v.section("train", [&] { visit(v, c.train); });
+  v.section("sample", [&] { visit(v, c.sample); });
+  v.section("eval", [&] { visit(v, c.eval); });
+  v.section("checkpoint", [&] { visit(v, c.checkpoint); });
+}
+
+// Tracks the dotted path of the section being visited.
+struct PathVisitor {
+  std::vector<std::string> stack;
+  std::string path(const std::string& key) const {
+    std::string p;
+    for (const auto& s : stack) p += s + ".";
+    return p + key;
+  }
+  void section(const std::string& name, const std::function<void()>& body) {
+    stack.push_back(name);
+    body();
+    stack.pop_back();
+  }
+};
+
+ConfigKey::Kind kind_of(const std::int64_t&) { return ConfigKey::Kind::Int; }
+ConfigKey::Kind kind_of(const double&) { return ConfigKey::Kind::Float; }
+ConfigKey::Kind kind_of(const bool&) { return ConfigKey::Kind::Bool; }
+ConfigKey::Kind kind_of(const std::string&) { return ConfigKey::Kind::String; }
+
+struct KeyCollector : PathVisitor {
+  std::vector<ConfigKey> keys;
+  template <class T> void field(const std::string& key, T& value, const std::string& doc, Choices choices = {}) {
+    keys.push_back({path(key), kind_of(value), std::move(choices), doc});
+  }
+};
+
+struct JsonWriter : PathVisitor {
+  Json root = Json::object();
+  template <class T> void field(const std::string& key, T& value, const std::string&, Choices = {}) {
+    Json* node = &root;
+    for (const auto& s : stack) node = &(*node)[s];
+    (*node)[key] = value;
+  }
+};
+
+struct JsonReader : PathVisitor {
+  const Json* root;
+  template <class T> void field(const std::string& key, T& value, const std::string&, Choices = {}) {
+    const Json* node = root;
+    for (const auto& s : stack) node = &node->at(s);
+    if (!node->contains(key)) throw Error("config is missing key '" + path(key) + "'");
+    value = node->at(key).template get<T>();
+  }
+};
+
+}  // namespace
+
+const std::vector<ConfigKey>& config_keys() {
+  static const std::vector<ConfigKey> keys = [] {
+    KeyCollector collector;
+    RunConfig defaults;
+    visit(collector, defaults);
+    return collector.keys;
+  }();
+  return keys;
+}
+
+const char* kind_name(ConfigKey::Kind kind) {
+  switch (kind) {
+    case ConfigKey::Kind::Int: return "integer";
+    case ConfigKey::Kind::Float: return "number";
+    case ConfigKey::Kind::Bool: return "boolean";
+    case ConfigKey::Kind::String: return "string";
+  }
+  return "?";
+}
+
+Json config_to_json(const RunConfig& config) {
+  JsonWriter writer;
+  RunConfig copy = config;
+  visit(writer, copy);
+  return writer.root;
+}
+
+RunConfig config_from_json(const Json& resolved) {
+  JsonReader reader;
+  reader.root = &resolved;
+  RunConfig config;
+  visit(reader, config);
+  return config;
+}
+
+}  // namespace unmask

@@ -1,0 +1,135 @@
+// Implementation of the shared test helpers.
+#include "test_util.h"
+
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+
+#include "unmask/data/prepare.h"
+#include "unmask/tokenizer/train.h"
+
+namespace unmask::test {
+
+TempDir::TempDir() {
+  std::string tmpl = (fs::temp_directory_path() / "unmask-test-XXXXXX").string();
+  if (::mkdtemp(tmpl.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
+  path_ = tmpl;
+}
+
+TempDir::~TempDir() {
+  std::error_code ec;
+  fs::remove_all(path_, ec);
+}
+
+void write_text(const fs::path& path, const std::string& content) {
+  std::ofstream out(path, std::ios::binary);
+  out << content;
+  if (!out) throw std::runtime_error("cannot write " + path.string());
+}
+
+std::string read_text(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw std::runtime_error("cannot read " + path.string());
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+std::vector<fs::path> fortune_files() {
+  const fs::path dir = "/usr/share/games/fortunes";
+  std::vector<fs::path> files;
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(dir, ec)) {
+    const auto& p = entry.path();
+    if (entry.is_regular_file() && !entry.is_symlink() && !p.has_extension()) files.push_back(p);
+  }
+  std::sort(files.begin(), files.end());
+  if (files.empty())
+    throw std::runtime_error("the fortunes corpus is missing from " + dir.string() +
+                             " (scripts/setup.sh installs Debian's 'fortunes' package)");
+  return files;
+}
+
+namespace {
+
+const TempDir& shared_dir() {
+  static const TempDir dir;
+  return dir;
+}
+
+}  // namespace
+
+const fs::path& fortune_tokenizer() {
+  static const fs::path path = [] {
+    TokenizerTrainOptions o;
+    o.inputs = fortune_files();
+    o.corpus.format = CorpusFormat::Docs;
+    o.corpus.separator = DocSeparator::Percent;
+    o.out = shared_dir() / "tokenizer";
+    o.vocab_size = 2000;
+    o.model_type = "unigram";
+    train_tokenizer(o);
+    return o.out;
+  }();
+  return path;
+}
+
+const fs::path& fortune_data() {
+  static const fs::path path = [] {
+    PrepareOptions o;
+    o.inputs = fortune_files();
+    o.corpus.format = CorpusFormat::Docs;
+    o.corpus.separator = DocSeparator::Percent;
+    o.tokenizer = fortune_tokenizer();
+    o.out = shared_dir() / "data";
+    o.val_fraction = 0.05;
+    o.shard_tokens = 200000;  // several shards, so shard boundaries are exercised
+    prepare_data(o);
+    return o.out;
+  }();
+  return path;
+}
+
+namespace {
+
+std::string quote(const std::string& s) {
+  std::string out = "'";
+  for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return out + "'";
+}
+
+}  // namespace
+
+RunResult run_command(const std::string& command_line) {
+  const TempDir dir;
+  const std::string cmd = command_line + " >" + quote((dir / "out").string()) + " 2>" + quote((dir / "err").string());
+  const int status = std::system(cmd.c_str());
+  RunResult r;
+  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  r.out = read_text(dir / "out");
+  r.err = read_text(dir / "err");
+  return r;
+}
+
+RunResult run_unmask(const std::vector<std::string>& args, const std::string& input) {
+  const TempDir dir;
+  write_text(dir / "stdin", input);
+  std::string cmd = quote(UNMASK_BINARY);
+  for (const auto& a : args) cmd += " " + quote(a);
+  return run_command(cmd + " <" + quote((dir / "stdin").string()));
+}
+
+std::vector<std::string> list_tree(const fs::path& dir) {
+  std::vector<std::string> out;
+  std::error_code ec;
+  for (const auto& e : fs::recursive_directory_iterator(dir, ec)) out.push_back(fs::relative(e.path(), dir).string());
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+}  // namespace unmask::test

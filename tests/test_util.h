@@ -1,0 +1,48 @@
+// Helpers shared by the test suites: temporary directories, the fortunes
+// corpus, a tokenizer and prepared data trained once per test process, and a
+// runner for the `unmask` binary. Torch-free and fmt-free (used by both suites).
+#pragma once
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+namespace unmask::test {
+
+namespace fs = std::filesystem;
+
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  const fs::path& path() const { return path_; }
+  fs::path operator/(const std::string& name) const { return path_ / name; }
+
+ private:
+  fs::path path_;
+};
+
+void write_text(const fs::path& path, const std::string& content);
+std::string read_text(const fs::path& path);
+
+// The English text files of Debian's fortunes package (records split by '%').
+std::vector<fs::path> fortune_files();
+
+// A unigram tokenizer (vocab 2000, byte fallback, lossless) trained on the
+// fortunes once per process, and the fortunes prepared with it (docs format,
+// '%' separators, 5 % validation).
+const fs::path& fortune_tokenizer();
+const fs::path& fortune_data();
+
+struct RunResult {
+  int code;
+  std::string out, err;
+};
+// Runs the unmask binary with `args` (shell-quoted here), stdin from `input`.
+RunResult run_unmask(const std::vector<std::string>& args, const std::string& input = "");
+RunResult run_command(const std::string& command_line);
+
+// Every file below `dir` (recursive), relative; for "nothing partial left" checks.
+std::vector<std::string> list_tree(const fs::path& dir);
+
+}  // namespace unmask::test

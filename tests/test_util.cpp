@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <stdexcept>
 #include <fstream>
 #include <sstream>
 
@@ -64,8 +65,19 @@ const TempDir& shared_dir() {
 
 }  // namespace
 
+// ctest prepares the fortunes fixtures once (tests/make_fixtures.sh) and
+// passes their directory; a test binary run by hand builds its own.
+fs::path ctest_fixture(const std::string& name) {
+  const char* dir = std::getenv("UNMASK_TEST_FIXTURES");
+  if (dir == nullptr || *dir == '\0') return {};
+  const fs::path path = fs::path(dir) / name;
+  if (!fs::exists(path)) throw std::runtime_error("UNMASK_TEST_FIXTURES is set but " + path.string() + " is missing");
+  return path;
+}
+
 const fs::path& fortune_tokenizer() {
   static const fs::path path = [] {
+    if (auto fixture = ctest_fixture("tokenizer"); !fixture.empty()) return fixture;
     TokenizerTrainOptions o;
     o.inputs = fortune_files();
     o.corpus.format = CorpusFormat::Docs;
@@ -81,6 +93,7 @@ const fs::path& fortune_tokenizer() {
 
 const fs::path& fortune_data() {
   static const fs::path path = [] {
+    if (auto fixture = ctest_fixture("data"); !fixture.empty()) return fixture;
     PrepareOptions o;
     o.inputs = fortune_files();
     o.corpus.format = CorpusFormat::Docs;

@@ -1,1 +1,169 @@
-// placeholder
+// The `unmask` binary end to end: tokenizer train + data prepare + inspect,
+// help and version, and the one-line errors with non-zero exits.
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "test_util.h"
+
+namespace unmask {
+namespace {
+
+using namespace unmask::test;
+
+std::size_t count_lines(const std::string& s) { return static_cast<std::size_t>(std::count(s.begin(), s.end(), '\n')); }
+
+// A failure prints exactly one line starting "unmask: error:" containing `what`.
+void expect_one_line_error(const RunResult& r, const std::string& what) {
+  EXPECT_NE(r.code, 0);
+  EXPECT_EQ(count_lines(r.err), 1u) << r.err;
+  EXPECT_EQ(r.err.rfind("unmask: error: ", 0), 0u) << r.err;
+  EXPECT_NE(r.err.find(what), std::string::npos) << r.err;
+}
+
+std::vector<std::string> fortune_args() {
+  std::vector<std::string> args;
+  for (const auto& f : fortune_files()) args.push_back(f.string());
+  return args;
+}
+
+TEST(Cli, VersionNamesLibTorch) {
+  const auto r = run_unmask({"--version"});
+  EXPECT_EQ(r.code, 0);
+  EXPECT_NE(r.out.find("unmask 0.1.0 (LibTorch 2."), std::string::npos) << r.out;
+}
+
+TEST(Cli, HelpWorksOnEveryLevel) {
+  for (const auto& args : std::vector<std::vector<std::string>>{
+           {"--help"}, {"tokenizer", "--help"}, {"tokenizer", "train", "--help"}, {"data", "prepare", "--help"},
+           {"data", "inspect", "--help"}, {"train", "--help"}, {"sample", "--help"}, {"eval", "--help"},
+           {"eval", "bleu", "--help"}, {"config", "dump", "--help"}}) {
+    const auto r = run_unmask(args);
+    EXPECT_EQ(r.code, 0) << args.front();
+    EXPECT_NE(r.out.find("Usage"), std::string::npos) << r.out;
+  }
+}
+
+TEST(Cli, TokenizerTrainThenDataPrepareThenInspect) {
+  TempDir dir;
+  std::vector<std::string> train = {"tokenizer", "train", "--format", "docs", "--doc-separator", "percent",
+                                    "--vocab-size", "1500", "--model-type", "bpe", "--out", (dir / "tok").string(),
+                                    "--input"};
+  for (const auto& f : fortune_args()) train.push_back(f);
+  auto r = run_unmask(train);
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_TRUE(fs::exists(dir / "tok" / "tokenizer.model"));
+
+  std::vector<std::string> prepare = {"data", "prepare", "--format", "docs", "--doc-separator", "percent",
+                                      "--tokenizer", (dir / "tok").string(), "--out", (dir / "data").string(),
+                                      "--val-fraction", "0.02", "--json", "--input"};
+  for (const auto& f : fortune_args()) prepare.push_back(f);
+  r = run_unmask(prepare);
+  ASSERT_EQ(r.code, 0) << r.err;
+  const auto summary = nlohmann::json::parse(r.out);
+  EXPECT_GT(summary["splits"]["train"]["tokens"].get<int>(), 100000);
+  EXPECT_GT(summary["splits"]["val"]["docs"].get<int>(), 100);
+  EXPECT_EQ(summary["token_dtype"], "uint16");
+
+  r = run_unmask({"data", "inspect", "--data", (dir / "data").string(), "--mode", "wrap", "--length", "32", "--rows",
+                  "2", "--verify"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("mode wrap length 32"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("row 1 (32 real tokens)"), std::string::npos) << r.out;
+
+  r = run_unmask({"tokenizer", "encode", "--tokenizer", (dir / "tok").string()}, "Hello, world!\n");
+  ASSERT_EQ(r.code, 0) << r.err;
+  const auto d = run_unmask({"tokenizer", "decode", "--tokenizer", (dir / "tok").string()}, r.out);
+  EXPECT_EQ(d.out, "Hello, world!\n");
+}
+
+TEST(Cli, UnknownCommandsAndKeysAreOneLineErrors) {
+  auto r = run_unmask({"frobnicate"});
+  EXPECT_EQ(r.code, 2);
+  expect_one_line_error(r, "'frobnicate' is not a command of 'unmask' (valid: tokenizer, data, train");
+  r = run_unmask({"data", "shuffle"});
+  expect_one_line_error(r, "(valid: prepare, inspect)");
+  r = run_unmask({"config", "dump", "--set", "model.hiden=3"});
+  expect_one_line_error(r, "unknown config key 'model.hiden' (did you mean 'model.hidden'?)");
+  r = run_unmask({"data", "prepare", "--bogus"});
+  EXPECT_EQ(r.code, 2);
+  EXPECT_EQ(count_lines(r.err), 1u) << r.err;
+  r = run_unmask({"--log-level", "loud", "config", "dump"});
+  expect_one_line_error(r, "unknown log level 'loud'");
+}
+
+TEST(Cli, PendingCommandsSayTheyAreNotBuiltYet) {
+  for (const auto& args : std::vector<std::vector<std::string>>{
+           {"train", "--config", "x.json"}, {"sample", "--checkpoint", "c"}, {"eval", "ppl"}, {"eval", "all"}})
+    expect_one_line_error(run_unmask(args), "is not built yet");
+}
+
+TEST(Cli, ConfigDumpPrintsTheResolvedTree) {
+  TempDir dir;
+  write_text(dir / "c.json", R"({"model": {"hidden": 64}})");
+  const auto r = run_unmask({"config", "dump", "--config", (dir / "c.json").string(), "--set", "train.lr=0.5"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  const auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["model"]["hidden"], 64);
+  EXPECT_EQ(j["train"]["lr"], 0.5);
+}
+
+TEST(Cli, BadCorpusInputsFailCleanly) {
+  TempDir dir;
+  const std::string tok = fortune_tokenizer().string();
+  auto r = run_unmask({"data", "prepare", "--input", (dir / "missing.txt").string(), "--tokenizer", tok, "--out",
+                       (dir / "out").string()});
+  expect_one_line_error(r, "input file not found");
+  write_text(dir / "bad.txt", "ok\nbad \xff\n");
+  r = run_unmask({"data", "prepare", "--input", (dir / "bad.txt").string(), "--tokenizer", tok, "--out",
+                  (dir / "out").string(), "--on-invalid-utf8", "error"});
+  expect_one_line_error(r, "bad.txt: invalid UTF-8 at byte offset 7 (line 2)");
+  write_text(dir / "empty.txt", "");
+  r = run_unmask({"data", "prepare", "--input", (dir / "empty.txt").string(), "--tokenizer", tok, "--out",
+                  (dir / "out").string()});
+  expect_one_line_error(r, "the corpus is empty");
+  r = run_unmask({"tokenizer", "train", "--input", (dir / "empty.txt").string(), "--vocab-size", "1000", "--out",
+                  (dir / "tok").string()});
+  expect_one_line_error(r, "the corpus is empty");
+  r = run_unmask({"data", "prepare", "--input", (dir / "bad.txt").string(), "--tokenizer", (dir / "nope").string(),
+                  "--out", (dir / "out").string()});
+  expect_one_line_error(r, "tokenizer directory not found");
+  // None of the failures left an output or a temporary directory behind.
+  EXPECT_EQ(list_tree(dir.path()), (std::vector<std::string>{"bad.txt", "empty.txt"}));
+  // Replace policy goes through and reports the repair.
+  r = run_unmask({"data", "prepare", "--input", (dir / "bad.txt").string(), "--tokenizer", tok, "--out",
+                  (dir / "out").string(), "--val-fraction", "0", "--json"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(nlohmann::json::parse(r.out)["invalid_utf8_repaired"], 1);
+}
+
+TEST(Cli, DamagedShardsAndForeignTokenizersAreReported) {
+  TempDir dir;
+  fs::copy(fortune_data(), dir / "data", fs::copy_options::recursive);
+  const std::string data = (dir / "data").string();
+  auto r = run_unmask({"data", "inspect", "--data", data, "--tokenizer", (dir / "data" / "tokenizer").string()});
+  EXPECT_EQ(r.code, 0) << r.err;
+
+  std::vector<std::string> train_bpe = {"tokenizer", "train", "--input", fortune_files().front().string(),
+                                        "--vocab-size", "500", "--model-type", "bpe", "--out",
+                                        (dir / "bpe").string()};  // another tokenizer
+  ASSERT_EQ(run_unmask(train_bpe).code, 0);
+  r = run_unmask({"data", "inspect", "--data", data, "--tokenizer", (dir / "bpe").string()});
+  expect_one_line_error(r, "tokenizer mismatch");
+
+  const fs::path shard = dir / "data" / "val-00000.bin";
+  {
+    std::fstream f(shard, std::ios::in | std::ios::out | std::ios::binary);
+    f.write("XXXX", 4);
+  }
+  r = run_unmask({"data", "inspect", "--data", data, "--split", "val"});
+  expect_one_line_error(r, "not an unmask shard (bad magic");
+
+  fs::resize_file(dir / "data" / "train-00000.bin", fs::file_size(dir / "data" / "train-00000.bin") - 10);
+  r = run_unmask({"data", "inspect", "--data", data});
+  expect_one_line_error(r, "truncated or corrupt shard");
+}
+
+}  // namespace
+}  // namespace unmask

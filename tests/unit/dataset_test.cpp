@@ -1,1 +1,130 @@
-// placeholder
+// Rows as the loader cuts them: pad (one document per row) and wrap (the
+// document stream with EOS, chunks of L-2 between BOS and EOS), checked
+// against a direct reconstruction from the shards, across shard boundaries.
+#include <gtest/gtest.h>
+
+#include "test_util.h"
+#include "unmask/data/dataset.h"
+#include "unmask/data/prepare.h"
+#include "unmask/tokenizer/tokenizer.h"
+#include "unmask/util/error.h"
+
+namespace unmask {
+namespace {
+
+using namespace unmask::test;
+
+std::vector<std::int64_t> whole_stream(const ShardedSplit& split) {
+  std::vector<std::int64_t> stream;
+  for (std::size_t s = 0; s < split.num_shards(); ++s) {
+    const ShardReader& shard = split.shard(s);
+    for (std::uint64_t d = 0; d < shard.num_docs(); ++d) {
+      for (std::uint64_t i = shard.doc_begin(d); i < shard.doc_end(d); ++i) stream.push_back(shard.token(i));
+      stream.push_back(split.special().eos);
+    }
+  }
+  return stream;
+}
+
+TEST(Dataset, FortuneDataHasSeveralShards) {
+  const ShardedSplit split(fortune_data(), "train");
+  EXPECT_GT(split.num_shards(), 2u);
+  EXPECT_EQ(split.vocab_size(), 2000);
+  EXPECT_EQ(split.special().bos, 2);
+}
+
+TEST(Dataset, PadRowsAreBosDocEosThenPadding) {
+  const ShardedSplit split(fortune_data(), "train");
+  const std::int64_t L = 24;
+  const RowSource rows(split, RowMode::Pad, L);
+  ASSERT_EQ(rows.num_rows(), split.num_docs());
+  std::vector<std::int64_t> tokens(L), doc(4096);
+  std::vector<char> mask(L);
+  bool saw_short = false, saw_long = false;
+  for (std::uint64_t r = 0; r < rows.num_rows(); r += 97) {
+    rows.row(r, tokens.data(), reinterpret_cast<bool*>(mask.data()));
+    const std::uint64_t len = split.doc_length(r);
+    const std::uint64_t n = std::min<std::uint64_t>(len, L - 2);
+    split.copy_doc(r, n, doc.data());
+    ASSERT_EQ(tokens[0], 2);
+    for (std::uint64_t i = 0; i < n; ++i) ASSERT_EQ(tokens[i + 1], doc[i]);
+    ASSERT_EQ(tokens[n + 1], 3);
+    for (std::int64_t i = 0; i < L; ++i) {
+      ASSERT_EQ(static_cast<bool>(mask[i]), i < static_cast<std::int64_t>(n + 2));
+      if (i >= static_cast<std::int64_t>(n + 2)) ASSERT_EQ(tokens[i], 0);
+    }
+    (len > static_cast<std::uint64_t>(L - 2) ? saw_long : saw_short) = true;
+  }
+  EXPECT_TRUE(saw_short);
+  EXPECT_TRUE(saw_long);
+}
+
+TEST(Dataset, WrapRowsFollowTheDocumentStreamAcrossShards) {
+  const ShardedSplit split(fortune_data(), "train");
+  const auto stream = whole_stream(split);
+  ASSERT_EQ(stream.size(), split.stream_length());
+  for (std::int64_t L : {3, 17, 128}) {
+    const RowSource rows(split, RowMode::Wrap, L);
+    const std::uint64_t body = L - 2;
+    ASSERT_EQ(rows.num_rows(), stream.size() / body);
+    std::vector<std::int64_t> tokens(L);
+    std::vector<char> mask(L);
+    for (std::uint64_t r = 0; r < rows.num_rows(); r += (L == 3 ? 9973 : 101)) {
+      rows.row(r, tokens.data(), reinterpret_cast<bool*>(mask.data()));
+      ASSERT_EQ(tokens[0], 2);
+      ASSERT_EQ(tokens[L - 1], 3);
+      for (std::uint64_t i = 0; i < body; ++i) ASSERT_EQ(tokens[i + 1], stream[r * body + i]) << "row " << r;
+      for (char m : mask) ASSERT_TRUE(m);
+    }
+    // The last row, which ends closest to the end of the stream.
+    rows.row(rows.num_rows() - 1, tokens.data(), reinterpret_cast<bool*>(mask.data()));
+    for (std::uint64_t i = 0; i < body; ++i) ASSERT_EQ(tokens[i + 1], stream[(rows.num_rows() - 1) * body + i]);
+  }
+}
+
+TEST(Dataset, TokenizerFingerprintMustMatch) {
+  const auto tok = load_tokenizer(fortune_tokenizer());
+  EXPECT_NO_THROW(ShardedSplit(fortune_data(), "train", tok->fingerprint()));
+  try {
+    ShardedSplit(fortune_data(), "train", std::string(64, 'a'));
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("tokenizer mismatch"), std::string::npos) << e.what();
+  }
+}
+
+TEST(Dataset, MissingSplitsAndDirectoriesAreErrors) {
+  TempDir dir;
+  try {
+    ShardedSplit(fortune_data(), "test");
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("has no 'test' split (it has: train, val)"), std::string::npos) << e.what();
+  }
+  EXPECT_THROW(ShardedSplit(dir / "none", "train"), Error);
+  EXPECT_THROW(ShardedSplit(dir.path(), "train"), Error);  // no meta.json
+  const ShardedSplit split(fortune_data(), "val");
+  EXPECT_THROW(RowSource(split, RowMode::Pad, 2), Error);
+  EXPECT_THROW(parse_row_mode("pack"), Error);
+}
+
+TEST(Dataset, ShardFromAnotherPreparationIsRefused) {
+  TempDir dir;
+  fs::copy(fortune_data(), dir / "data", fs::copy_options::recursive);
+  // Replace a train shard by one written with a different fingerprint.
+  const ShardedSplit split(fortune_data(), "train");
+  Digest other{};
+  other[5] = 1;
+  ShardWriter w(dir / "data" / "train-00001.bin", 2, 2000, other);
+  w.add_doc({5, 6, 7});
+  w.close();
+  try {
+    ShardedSplit(dir / "data", "train");
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("tokenizer fingerprint in the shard differs"), std::string::npos) << e.what();
+  }
+}
+
+}  // namespace
+}  // namespace unmask

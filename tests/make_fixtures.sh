@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Builds the fortunes tokenizer and prepared data that the test suites share,
+# once per ctest run, with the same settings as tests/test_util.cpp uses when
+# a test binary runs on its own. Usage: make_fixtures.sh UNMASK_BINARY OUT_DIR
+set -euo pipefail
+unmask="$1"
+out="$2"
+mapfile -t files < <(find /usr/share/games/fortunes -maxdepth 1 -type f ! -name '*.*' | sort)
+if ((${#files[@]} == 0)); then
+  echo "make_fixtures: no fortunes in /usr/share/games/fortunes (scripts/setup.sh installs them)" >&2
+  exit 1
+fi
+rm -rf "$out"
+mkdir -p "$out"
+"$unmask" --log-level warn tokenizer train --input "${files[@]}" --format docs --doc-separator percent \
+  --vocab-size 2000 --model-type unigram --out "$out/tokenizer"
+"$unmask" --log-level warn data prepare --input "${files[@]}" --format docs --doc-separator percent \
+  --tokenizer "$out/tokenizer" --out "$out/data" --val-fraction 0.05 --shard-tokens 200000 >/dev/null

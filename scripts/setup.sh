@@ -25,7 +25,7 @@ APT_PACKAGES=(
   libsentencepiece-dev sentencepiece
   nlohmann-json3-dev libcli11-dev libspdlog-dev libfmt-dev
   libgtest-dev googletest libssl-dev libutfcpp-dev
-  fortunes
+  fortunes time
 )
 if [[ "${UNMASK_SKIP_APT:-0}" != 1 ]]; then
   missing=()

@@ -21,7 +21,8 @@ template <class V> void visit(V& v, ModelConfig& c) {
   v.field("max_length", c.max_length, "longest sequence the model accepts");
   v.field("time_conditioning", c.time_conditioning, "how t enters the network",
           {"none", "layerwise", "prefix", "adaln"});
-  v.field("tie_embeddings", c.tie_embeddings, "share input embedding and output projection");
+  v.field("cond_dim", c.cond_dim, "width of the time embedding (dit adaLN input)");
+  v.field("tie_embeddings", c.tie_embeddings, "bert: share input embedding and output projection");
 }
 
 template <class V> void visit(V& v, DiffusionConfig& c) {
@@ -33,6 +34,7 @@ template <class V> void visit(V& v, DiffusionConfig& c) {
   v.field("hybrid_lambda", c.hybrid_lambda, "weight of the CE term in the D3PM hybrid loss");
   v.field("spindle_lambda", c.spindle_lambda, "DiffusionBERT spindle schedule lambda (< 1/pi)");
   v.field("mask_ratio", c.mask_ratio, "MLM masking ratio");
+  v.field("prompt_length", c.prompt_length, "roberta_diffusion: leading tokens of a row never masked");
   v.field("antithetic", c.antithetic, "antithetic (low-discrepancy) time draws");
 }
 

@@ -23,6 +23,7 @@ struct ModelConfig {
   double dropout = 0.1;
   std::int64_t max_length = 1024;          // positions the model supports
   std::string time_conditioning = "none";  // none | layerwise | prefix | adaln
+  std::int64_t cond_dim = 128;             // width of the time embedding (DiT adaLN input)
   bool tie_embeddings = true;
 };
 
@@ -34,6 +35,7 @@ struct DiffusionConfig {
   double hybrid_lambda = 0.01;        // D3PM hybrid loss weight
   double spindle_lambda = 0.3;        // DiffusionBERT λ
   double mask_ratio = 0.15;           // MLM
+  std::int64_t prompt_length = 0;     // RoBERTa-diffusion: leading tokens never masked
   bool antithetic = true;             // low-discrepancy t draws
 };
 
@@ -115,6 +117,10 @@ const char* kind_name(ConfigKey::Kind kind);
 
 Json config_to_json(const RunConfig& config);
 RunConfig config_from_json(const Json& resolved);  // `resolved` must be complete and valid
+
+// Rules that involve several keys (sizes that must divide, objective and
+// schedule combinations, value ranges); Error naming the keys otherwise.
+void validate_run_config(const RunConfig& config);
 
 // Accumulates defaults, files and overrides; every step validates.
 class ConfigBuilder {

@@ -1,0 +1,83 @@
+// Cross-key validation of a resolved RunConfig (DESIGN.md §3, §5): what the
+// per-key schema cannot see on its own.
+#include <fmt/format.h>
+
+#include <cmath>
+
+#include "unmask/config.h"
+#include "unmask/util/error.h"
+
+namespace unmask {
+namespace {
+
+void require(bool ok, const std::string& message) {
+  if (!ok) throw Error(message);
+}
+
+bool one_of(const std::string& v, std::initializer_list<const char*> options) {
+  for (const char* o : options)
+    if (v == o) return true;
+  return false;
+}
+
+}  // namespace
+
+void validate_run_config(const RunConfig& c) {
+  const ModelConfig& m = c.model;
+  const DiffusionConfig& d = c.diffusion;
+  require(m.hidden >= 1 && m.layers >= 1 && m.heads >= 1 && m.cond_dim >= 1,
+          "model.hidden, model.layers, model.heads and model.cond_dim must be at least 1");
+  require(m.hidden % m.heads == 0,
+          fmt::format("model.hidden ({}) must be divisible by model.heads ({})", m.hidden, m.heads));
+  if (m.backbone == "dit")
+    require((m.hidden / m.heads) % 2 == 0,
+            fmt::format("model.backbone=dit needs an even head size for rotary embeddings; model.hidden/model.heads "
+                        "= {}",
+                        m.hidden / m.heads));
+  require(m.mlp_ratio > 0, "model.mlp_ratio must be positive");
+  require(m.dropout >= 0 && m.dropout < 1, fmt::format("model.dropout must be in [0, 1), got {}", m.dropout));
+  require(c.data.length >= 3, fmt::format("data.length must be at least 3 (BOS, a token, EOS), got {}", c.data.length));
+  const std::int64_t positions = c.data.length + (m.time_conditioning == "prefix" ? 1 : 0);
+  if (m.backbone == "bert")
+    require(m.max_length >= positions,
+            fmt::format("model.max_length ({}) must cover data.length ({}){}", m.max_length, c.data.length,
+                        m.time_conditioning == "prefix" ? " plus the prefix time token" : ""));
+
+  if (m.backbone == "bert")
+    require(one_of(m.time_conditioning, {"none", "layerwise", "prefix"}),
+            "model.time_conditioning=" + m.time_conditioning +
+                " does not apply to model.backbone=bert (valid: none, layerwise, prefix)");
+  else
+    require(one_of(m.time_conditioning, {"none", "adaln"}),
+            "model.time_conditioning=" + m.time_conditioning +
+                " does not apply to model.backbone=dit (valid: none, adaln)");
+
+  require(d.T >= 0, fmt::format("diffusion.T must be >= 0 (0 = continuous time), got {}", d.T));
+  const bool discrete_only = one_of(d.objective, {"d3pm", "diffusionbert"});
+  if (discrete_only)
+    require(d.T >= 1, fmt::format("diffusion.objective={} is discrete-time: set diffusion.T >= 1 (got {})",
+                                  d.objective, d.T));
+  if (d.schedule == "spindle") {
+    require(discrete_only, "diffusion.schedule=spindle goes with the D3PM loss: use diffusion.objective=diffusionbert "
+                           "(or d3pm), not " + d.objective);
+  }
+  if (d.objective == "diffusionbert")
+    require(d.schedule == "spindle", "diffusion.objective=diffusionbert uses the spindle schedule: set "
+                                     "diffusion.schedule=spindle (or use diffusion.objective=d3pm for " +
+                                         d.schedule + ")");
+  require(d.eps > 0 && d.eps < 1, fmt::format("diffusion.eps must be in (0, 1), got {}", d.eps));
+  require(d.hybrid_lambda >= 0, fmt::format("diffusion.hybrid_lambda must be >= 0, got {}", d.hybrid_lambda));
+  const double max_spindle = 1.0 / M_PI;
+  require(d.spindle_lambda >= 0 && d.spindle_lambda < max_spindle,
+          fmt::format("diffusion.spindle_lambda must be in [0, 1/pi = {:.4f}) so that the keep probability "
+                      "decreases in t, got {}",
+                      max_spindle, d.spindle_lambda));
+  require(d.mask_ratio > 0 && d.mask_ratio <= 1, fmt::format("diffusion.mask_ratio must be in (0, 1], got {}", d.mask_ratio));
+  require(d.prompt_length >= 0 && d.prompt_length < c.data.length,
+          fmt::format("diffusion.prompt_length must be in [0, data.length = {}), got {}", c.data.length, d.prompt_length));
+  if (d.objective == "ar")
+    require(m.time_conditioning == "none", "diffusion.objective=ar is not time-conditioned: set "
+                                           "model.time_conditioning=none");
+}
+
+}  // namespace unmask

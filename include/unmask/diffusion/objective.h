@@ -1,0 +1,58 @@
+// Objectives: the forward (corruption) process plus the loss, registered by
+// name (`diffusion.objective`): mdlm, d3pm, diffusionbert, mlm,
+// roberta_diffusion, ar. They never touch the optimiser.
+#pragma once
+
+#include <ATen/core/Generator.h>
+#include <ATen/core/Tensor.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "unmask/config.h"
+#include "unmask/data/batch.h"
+#include "unmask/diffusion/schedule.h"
+#include "unmask/tokenizer/tokenizer.h"
+
+namespace unmask {
+
+struct Noised {
+  at::Tensor x_t;     // (B, L) int64: the corrupted tokens the backbone sees
+  at::Tensor cond;    // (B) float: time input of time-conditioned backbones
+                      //   (σ(t) for mdlm, the step k−1 ∈ 0..T−1 for d3pm/diffusionbert, 0 otherwise)
+  at::Tensor t;       // (B) float in (0, 1] (discrete: k/T); undefined for mlm/roberta_diffusion/ar
+  at::Tensor masked;  // (B, L) bool: positions replaced by [MASK] (all false for ar)
+};
+
+struct LossOutput {
+  at::Tensor loss;       // scalar the optimiser minimises
+  at::Tensor nelbo_sum;  // scalar: NELBO estimate summed over the batch (nats); undefined when not a bound
+  at::Tensor tokens;     // scalar: real (non-pad) tokens it covers; loss per token = nelbo_sum / tokens
+};
+
+class Objective {
+ public:
+  virtual ~Objective() = default;
+  virtual std::string name() const = 0;
+  virtual bool causal() const { return false; }
+  // Whether nelbo_sum is a likelihood bound (or, for ar, the exact NLL).
+  virtual bool is_bound() const { return true; }
+
+  // Samples the corruption of a batch (times drawn from `gen`).
+  virtual Noised corrupt(const Batch& batch, at::Generator& gen) const = 0;
+  // Loss of the backbone's logits (B, L, V) for that corruption.
+  virtual LossOutput loss(const at::Tensor& logits, const Batch& batch, const Noised& noised) const = 0;
+};
+
+struct ObjectiveContext {
+  DiffusionConfig diffusion;
+  SpecialTokens special;
+  std::int64_t vocab_size = 0;
+  at::Tensor token_weights;  // (V): spindle schedule only
+};
+
+std::unique_ptr<Objective> make_objective(const ObjectiveContext& context);
+std::vector<std::string> objective_names();
+
+}  // namespace unmask

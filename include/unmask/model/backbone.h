@@ -1,0 +1,41 @@
+// A backbone maps noisy tokens (and the diffusion time) to logits over the
+// vocabulary; it knows nothing of objectives or samplers. Backbones are
+// registered by name (`model.backbone`: bert | dit).
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <torch/nn/module.h>
+
+#include "unmask/config.h"
+
+namespace unmask {
+
+struct BackboneOptions {
+  ModelConfig model;
+  std::int64_t vocab_size = 0;
+  bool causal = false;     // AR baseline: attention never looks forward
+  std::int64_t steps = 0;  // diffusion.T (time-embedding tables and periods; 0 = continuous)
+};
+
+class BackboneImpl : public torch::nn::Module {
+ public:
+  // x: (B, L) int64 token ids; cond: (B) float time/noise level for
+  // time-conditioned models (ignored when model.time_conditioning = none);
+  // pad_mask: (B, L) bool, true at real tokens, or undefined. Returns (B, L, V).
+  virtual at::Tensor forward(const at::Tensor& x, const at::Tensor& cond, const at::Tensor& pad_mask) = 0;
+  const BackboneOptions& options() const { return options_; }
+
+ protected:
+  explicit BackboneImpl(BackboneOptions options) : options_(std::move(options)) {}
+  BackboneOptions options_;
+};
+
+using Backbone = std::shared_ptr<BackboneImpl>;
+
+Backbone make_backbone(const BackboneOptions& options);
+std::vector<std::string> backbone_names();
+
+}  // namespace unmask

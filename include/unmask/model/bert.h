@@ -1,0 +1,31 @@
+// The `bert` backbone: a post-LayerNorm BERT encoder with learned absolute
+// positions, token-type embedding, exact GELU and the MLM head (dense → GELU →
+// LayerNorm → decoder tied to the word embeddings + bias). Parameter names and
+// shapes are HF BertForMaskedLM's (bert.embeddings.*, bert.encoder.layer.N.*,
+// cls.predictions.*), so HF weights load one-to-one.
+//
+// Time conditioning (DiffusionBERT, He et al. 2023, §4.3 and its code):
+//   layerwise (LTE): each layer adds MLP_l(sinusoid(t)) — Linear(H,2H), ReLU,
+//     Linear(2H,H), sinusoid of width H with max period T — to its attention
+//     output (after the attention LayerNorm, before the feed-forward block);
+//   prefix (PTE): a time token, embedded from a learned table over the T steps,
+//     is inserted after the first token; its output is dropped.
+#pragma once
+
+#include "unmask/model/backbone.h"
+
+namespace unmask {
+
+class BertBackbone : public BackboneImpl {
+ public:
+  // options.steps (diffusion.T) sizes the PTE table and is the LTE sinusoid
+  // period (0 = continuous time: period 10^4; prefix needs steps >= 1).
+  explicit BertBackbone(BackboneOptions options);
+  at::Tensor forward(const at::Tensor& x, const at::Tensor& cond, const at::Tensor& pad_mask) override;
+
+ private:
+  struct Impl;
+  std::shared_ptr<Impl> impl_;
+};
+
+}  // namespace unmask

@@ -1,0 +1,26 @@
+// MDLM's DiT backbone (Sahoo et al. 2024, models/dit.py): pre-LN blocks with
+// rotary position embedding, adaLN shift/scale/gate from an embedding of the
+// noise level σ, LayerNorm without bias, zero-initialised modulations and
+// output layer (so the initial prediction is uniform). Parameter names follow
+// MDLM's (vocab_embed.embedding, sigma_map.mlp.*, blocks.N.*, output_layer.*).
+#pragma once
+
+#include "unmask/model/backbone.h"
+
+namespace unmask {
+
+class DitBackbone : public BackboneImpl {
+ public:
+  explicit DitBackbone(BackboneOptions options);
+  at::Tensor forward(const at::Tensor& x, const at::Tensor& cond, const at::Tensor& pad_mask) override;
+
+ private:
+  struct Impl;
+  std::shared_ptr<Impl> impl_;
+};
+
+// Rotary position embedding (Su et al. 2021) in the rotate-half layout:
+// x·cos + rotate_half(x)·sin with θ_k = base^(−2k/D). x: (B, H, L, D).
+at::Tensor apply_rotary(const at::Tensor& x, double base = 10000.0);
+
+}  // namespace unmask

@@ -1,0 +1,38 @@
+// Autoregressive baseline on the same transformer: causal attention and
+// next-token cross-entropy on every real target position (MDLM's AR setting:
+// inputs x[:, :-1], targets x[:, 1:]). Its NLL is exact, not a bound.
+#include <torch/torch.h>
+
+#include "objectives.h"
+#include "unmask/diffusion/masking.h"
+
+namespace unmask {
+namespace {
+
+class Autoregressive : public Objective {
+ public:
+  std::string name() const override { return "ar"; }
+  bool causal() const override { return true; }
+
+  Noised corrupt(const Batch& batch, at::Generator&) const override {
+    const at::Tensor& x0 = batch.tokens;
+    return {x0, torch::zeros({x0.size(0)}, x0.options().dtype(torch::kFloat32)), at::Tensor(),
+            torch::zeros_like(x0, torch::kBool)};
+  }
+
+  LossOutput loss(const at::Tensor& logits, const Batch& batch, const Noised&) const override {
+    const auto L = batch.tokens.size(1);
+    const at::Tensor lp = torch::log_softmax(logits.narrow(1, 0, L - 1).to(torch::kFloat32), -1);  // (B, L−1, V)
+    const at::Tensor nll = token_nll(lp, batch.tokens.narrow(1, 1, L - 1));                          // (B, L−1)
+    const at::Tensor real = batch.pad_mask.narrow(1, 1, L - 1);
+    const at::Tensor total = (real.to(torch::kFloat32) * nll).sum();
+    const at::Tensor tokens = real.sum();
+    return {total / tokens.clamp_min(1), total.detach(), tokens};
+  }
+};
+
+}  // namespace
+
+std::unique_ptr<Objective> make_ar(const ObjectiveContext&) { return std::make_unique<Autoregressive>(); }
+
+}  // namespace unmask

@@ -1,0 +1,37 @@
+// Time sampling, absorbing corruption and zero-masked log-probabilities.
+#include "unmask/diffusion/masking.h"
+
+#include <torch/torch.h>
+
+#include <limits>
+
+namespace unmask {
+
+at::Tensor sample_times(std::int64_t n, bool antithetic, double eps, at::Generator& gen, const at::Device& device) {
+  const auto opts = torch::TensorOptions().dtype(torch::kFloat64).device(device);
+  at::Tensor u = at::rand({n}, gen, opts);  // (n)
+  if (antithetic) u = (u + torch::arange(n, opts)) / static_cast<double>(n);
+  return (1 - eps) * u + eps;
+}
+
+std::pair<at::Tensor, at::Tensor> mask_tokens(const at::Tensor& x0, const at::Tensor& keep, const at::Tensor& pad_mask,
+                                              std::int64_t mask_id, at::Generator& gen, const at::Tensor& protect) {
+  const at::Tensor u = at::rand(x0.sizes(), gen, torch::TensorOptions().dtype(torch::kFloat64).device(x0.device()));
+  at::Tensor masked = u >= keep.to(torch::kFloat64);  // (B, L): P(masked) = 1 − keep
+  if (pad_mask.defined()) masked = masked.logical_and(pad_mask);
+  if (protect.defined()) masked = masked.logical_and(protect.logical_not());
+  return {x0.masked_fill(masked, mask_id), masked};
+}
+
+at::Tensor log_probs_without_mask(const at::Tensor& logits, std::int64_t mask_id) {
+  at::Tensor l = logits.to(torch::kFloat32);
+  l = l.index_fill(-1, torch::tensor({mask_id}, torch::TensorOptions().dtype(torch::kLong).device(l.device())),
+                   -std::numeric_limits<float>::infinity());
+  return torch::log_softmax(l, -1);
+}
+
+at::Tensor token_nll(const at::Tensor& log_probs, const at::Tensor& x0) {
+  return -log_probs.gather(-1, x0.unsqueeze(-1)).squeeze(-1);
+}
+
+}  // namespace unmask

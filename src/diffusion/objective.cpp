@@ -1,0 +1,36 @@
+// The objective registry.
+#include "unmask/diffusion/objective.h"
+
+#include <functional>
+
+#include "objectives.h"
+#include "unmask/registry.h"
+
+namespace unmask {
+namespace {
+
+using ObjectiveFactory = std::function<std::unique_ptr<Objective>(const ObjectiveContext&)>;
+
+const Registry<ObjectiveFactory>& registry() {
+  static const Registry<ObjectiveFactory> r = [] {
+    Registry<ObjectiveFactory> reg("objective");
+    reg.add("mdlm", make_mdlm);
+    reg.add("d3pm", [](const ObjectiveContext& c) { return make_d3pm(c, false); });
+    reg.add("diffusionbert", [](const ObjectiveContext& c) { return make_d3pm(c, true); });
+    reg.add("mlm", [](const ObjectiveContext& c) { return make_mlm(c, false); });
+    reg.add("roberta_diffusion", [](const ObjectiveContext& c) { return make_mlm(c, true); });
+    reg.add("ar", make_ar);
+    return reg;
+  }();
+  return r;
+}
+
+}  // namespace
+
+std::unique_ptr<Objective> make_objective(const ObjectiveContext& context) {
+  return registry().get(context.diffusion.objective)(context);
+}
+
+std::vector<std::string> objective_names() { return registry().names(); }
+
+}  // namespace unmask

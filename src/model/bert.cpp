@@ -1,0 +1,236 @@
+// BERT encoder and MLM head in HF's module layout, with DiffusionBERT's
+// layer-wise and prefix time injection.
+#include "unmask/model/bert.h"
+
+#include <torch/torch.h>
+
+#include "unmask/model/attention.h"
+#include "unmask/model/time_embedding.h"
+#include "unmask/util/error.h"
+
+namespace unmask {
+namespace {
+
+namespace nn = torch::nn;
+constexpr double kLayerNormEps = 1e-12;  // HF BertConfig.layer_norm_eps
+constexpr double kInitStd = 0.02;        // HF BertConfig.initializer_range
+
+nn::LayerNorm layer_norm(std::int64_t hidden) {
+  return nn::LayerNorm(nn::LayerNormOptions({hidden}).eps(kLayerNormEps));
+}
+
+struct EmbeddingsImpl : nn::Module {
+  EmbeddingsImpl(std::int64_t vocab, std::int64_t positions, std::int64_t hidden, double dropout) : dropout(dropout) {
+    word_embeddings = register_module("word_embeddings", nn::Embedding(vocab, hidden));
+    position_embeddings = register_module("position_embeddings", nn::Embedding(positions, hidden));
+    token_type_embeddings = register_module("token_type_embeddings", nn::Embedding(2, hidden));
+    LayerNorm = register_module("LayerNorm", layer_norm(hidden));
+  }
+  // words: (B, L, H) already looked up (so a time token can be spliced in).
+  at::Tensor forward(const at::Tensor& words) {
+    const auto L = words.size(1);
+    const at::Tensor positions = torch::arange(L, words.options().dtype(torch::kLong));
+    at::Tensor h = words + position_embeddings->forward(positions).unsqueeze(0) + token_type_embeddings->weight[0];
+    return torch::dropout(LayerNorm->forward(h), dropout, is_training());
+  }
+  double dropout;
+  nn::Embedding word_embeddings{nullptr}, position_embeddings{nullptr}, token_type_embeddings{nullptr};
+  nn::LayerNorm LayerNorm{nullptr};
+};
+TORCH_MODULE(Embeddings);
+
+struct SelfAttentionImpl : nn::Module {
+  explicit SelfAttentionImpl(std::int64_t hidden) {
+    query = register_module("query", nn::Linear(hidden, hidden));
+    key = register_module("key", nn::Linear(hidden, hidden));
+    value = register_module("value", nn::Linear(hidden, hidden));
+  }
+  nn::Linear query{nullptr}, key{nullptr}, value{nullptr};
+};
+TORCH_MODULE(SelfAttention);
+
+// dense → dropout → LayerNorm(· + residual): HF BertSelfOutput and BertOutput.
+struct DenseNormImpl : nn::Module {
+  DenseNormImpl(std::int64_t in, std::int64_t hidden) {
+    dense = register_module("dense", nn::Linear(in, hidden));
+    LayerNorm = register_module("LayerNorm", layer_norm(hidden));
+  }
+  at::Tensor forward(const at::Tensor& x, const at::Tensor& residual, double dropout) {
+    return LayerNorm->forward(torch::dropout(dense->forward(x), dropout, is_training()) + residual);
+  }
+  nn::Linear dense{nullptr};
+  nn::LayerNorm LayerNorm{nullptr};
+};
+TORCH_MODULE(DenseNorm);
+
+struct AttentionImpl : nn::Module {
+  explicit AttentionImpl(std::int64_t hidden) {
+    self = register_module("self", SelfAttention(hidden));
+    output = register_module("output", DenseNorm(hidden, hidden));
+  }
+  SelfAttention self{nullptr};
+  DenseNorm output{nullptr};
+};
+TORCH_MODULE(Attention);
+
+struct DenseOnlyImpl : nn::Module {
+  DenseOnlyImpl(std::int64_t in, std::int64_t out) { dense = register_module("dense", nn::Linear(in, out)); }
+  nn::Linear dense{nullptr};
+};
+TORCH_MODULE(DenseOnly);
+
+struct LayerImpl : nn::Module {
+  LayerImpl(std::int64_t hidden, std::int64_t heads, std::int64_t intermediate_size, bool layerwise_time)
+      : heads(heads) {
+    attention = register_module("attention", Attention(hidden));
+    intermediate = register_module("intermediate", DenseOnly(hidden, intermediate_size));
+    output = register_module("output", DenseNorm(intermediate_size, hidden));
+    if (layerwise_time)
+      timestep_embedding = register_module(
+          "timestep_embedding",
+          nn::Sequential(nn::Linear(hidden, 2 * hidden), nn::ReLU(), nn::Linear(2 * hidden, hidden)));
+  }
+  // h: (B, L, H); time: (B, H) sinusoid or undefined.
+  at::Tensor forward(const at::Tensor& h, const at::Tensor& key_mask, const at::Tensor& time, bool causal,
+                     double dropout) {
+    const auto B = h.size(0), L = h.size(1), H = h.size(2), D = H / heads;
+    auto split = [&](const at::Tensor& t) { return t.view({B, L, heads, D}).transpose(1, 2); };  // (B, nh, L, D)
+    auto& sa = attention->self;
+    at::Tensor ctx = self_attention(split(sa->query->forward(h)), split(sa->key->forward(h)),
+                                    split(sa->value->forward(h)), key_mask, causal, dropout, is_training());
+    ctx = ctx.transpose(1, 2).reshape({B, L, H});
+    at::Tensor a = attention->output->forward(ctx, h, dropout);  // post-LN
+    if (timestep_embedding) a = a + timestep_embedding->forward(time).unsqueeze(1);
+    const at::Tensor inner = torch::gelu(intermediate->dense->forward(a));  // exact (erf) GELU, as HF "gelu"
+    return output->forward(inner, a, dropout);
+  }
+  std::int64_t heads;
+  Attention attention{nullptr};
+  DenseOnly intermediate{nullptr};
+  DenseNorm output{nullptr};
+  nn::Sequential timestep_embedding{nullptr};
+};
+TORCH_MODULE(Layer);
+
+struct EncoderImpl : nn::Module {
+  EncoderImpl() { layer = register_module("layer", nn::ModuleList()); }
+  nn::ModuleList layer{nullptr};
+};
+TORCH_MODULE(Encoder);
+
+struct BertModelImpl : nn::Module {
+  BertModelImpl(std::int64_t vocab, std::int64_t positions, std::int64_t hidden, double dropout) {
+    embeddings = register_module("embeddings", Embeddings(vocab, positions, hidden, dropout));
+    encoder = register_module("encoder", Encoder());
+  }
+  Embeddings embeddings{nullptr};
+  Encoder encoder{nullptr};
+};
+TORCH_MODULE(BertModel);
+
+struct TransformImpl : nn::Module {
+  explicit TransformImpl(std::int64_t hidden) {
+    dense = register_module("dense", nn::Linear(hidden, hidden));
+    LayerNorm = register_module("LayerNorm", layer_norm(hidden));
+  }
+  nn::Linear dense{nullptr};
+  nn::LayerNorm LayerNorm{nullptr};
+};
+TORCH_MODULE(Transform);
+
+struct PredictionsImpl : nn::Module {
+  PredictionsImpl(std::int64_t hidden, std::int64_t vocab, bool tied) {
+    transform = register_module("transform", Transform(hidden));
+    bias = register_parameter("bias", torch::zeros({vocab}));
+    if (!tied) {
+      auto decoder_module = std::make_shared<nn::Module>();
+      decoder = decoder_module->register_parameter("weight", torch::empty({vocab, hidden}));
+      register_module("decoder", decoder_module);
+    }
+  }
+  Transform transform{nullptr};
+  at::Tensor bias, decoder;  // decoder undefined when tied to the word embeddings
+};
+TORCH_MODULE(Predictions);
+
+struct ClsImpl : nn::Module {
+  ClsImpl(std::int64_t hidden, std::int64_t vocab, bool tied) {
+    predictions = register_module("predictions", Predictions(hidden, vocab, tied));
+  }
+  Predictions predictions{nullptr};
+};
+TORCH_MODULE(Cls);
+
+// HF BertPreTrainedModel._init_weights: N(0, 0.02) for linear and embedding
+// weights, zero biases, LayerNorm weight 1 and bias 0.
+void init_bert_weights(nn::Module& root) {
+  torch::NoGradGuard guard;
+  for (auto& item : root.named_parameters()) {
+    const std::string& name = item.key();
+    at::Tensor& p = item.value();
+    const bool norm = name.find("LayerNorm") != std::string::npos;
+    const bool is_bias = name.size() >= 4 && name.compare(name.size() - 4, 4, "bias") == 0;
+    if (norm) p.fill_(is_bias ? 0.0 : 1.0);
+    else if (is_bias) p.zero_();
+    else p.normal_(0.0, kInitStd);
+  }
+}
+
+}  // namespace
+
+struct BertBackbone::Impl {
+  BertModel bert{nullptr};
+  Cls cls{nullptr};
+  nn::Embedding time_tokens{nullptr};  // PTE
+  std::int64_t steps = 0;
+};
+
+BertBackbone::BertBackbone(BackboneOptions options)
+    : BackboneImpl(std::move(options)), impl_(std::make_shared<Impl>()) {
+  const std::int64_t steps = options_.steps;
+  const ModelConfig& m = options_.model;
+  const auto& tc = m.time_conditioning;
+  if (tc != "none" && tc != "layerwise" && tc != "prefix")
+    throw Error("model.backbone=bert supports model.time_conditioning none, layerwise, prefix (got " + tc + ")");
+  if (tc == "prefix" && steps < 1)
+    throw Error("model.time_conditioning=prefix embeds one token per diffusion step: it needs diffusion.T >= 1");
+  impl_->steps = steps;
+  const auto intermediate = static_cast<std::int64_t>(std::llround(m.mlp_ratio * static_cast<double>(m.hidden)));
+  impl_->bert = register_module("bert", BertModel(options_.vocab_size, m.max_length, m.hidden, m.dropout));
+  for (std::int64_t i = 0; i < m.layers; ++i)
+    impl_->bert->encoder->layer->push_back(Layer(m.hidden, m.heads, intermediate, tc == "layerwise"));
+  impl_->cls = register_module("cls", Cls(m.hidden, options_.vocab_size, m.tie_embeddings));
+  if (tc == "prefix") impl_->time_tokens = register_module("time_token_embeddings", nn::Embedding(steps, m.hidden));
+  init_bert_weights(*this);
+}
+
+at::Tensor BertBackbone::forward(const at::Tensor& x, const at::Tensor& cond, const at::Tensor& pad_mask) {
+  const ModelConfig& m = options_.model;
+  const auto B = x.size(0);
+  const bool prefix = m.time_conditioning == "prefix", layerwise = m.time_conditioning == "layerwise";
+  if ((prefix || layerwise) && !cond.defined())
+    throw Error("model.time_conditioning=" + m.time_conditioning + " needs the diffusion time");
+  at::Tensor words = impl_->bert->embeddings->word_embeddings->forward(x);  // (B, L, H)
+  at::Tensor key_mask = pad_mask;
+  if (prefix) {
+    // Insert the time token after the first token; t0 = cond in 0..T-1.
+    const at::Tensor t0 = cond.to(torch::kLong).clamp(0, impl_->steps - 1);
+    const at::Tensor time = impl_->time_tokens->forward(t0).unsqueeze(1);  // (B, 1, H)
+    words = torch::cat({words.narrow(1, 0, 1), time, words.narrow(1, 1, x.size(1) - 1)}, 1);
+    if (key_mask.defined())
+      key_mask = torch::cat({key_mask.narrow(1, 0, 1), torch::ones({B, 1}, key_mask.options()),
+                             key_mask.narrow(1, 1, x.size(1) - 1)}, 1);
+  }
+  at::Tensor h = impl_->bert->embeddings->forward(words);
+  at::Tensor time;
+  if (layerwise) time = sinusoidal_embedding(cond, m.hidden, impl_->steps >= 1 ? static_cast<double>(impl_->steps) : 1e4);
+  for (const auto& layer : *impl_->bert->encoder->layer)
+    h = layer->as<LayerImpl>()->forward(h, key_mask, time, options_.causal, m.dropout);
+  if (prefix) h = torch::cat({h.narrow(1, 0, 1), h.narrow(1, 2, x.size(1) - 1)}, 1);
+  auto& pred = impl_->cls->predictions;
+  h = pred->transform->LayerNorm->forward(torch::gelu(pred->transform->dense->forward(h)));
+  const at::Tensor& decoder = pred->decoder.defined() ? pred->decoder : impl_->bert->embeddings->word_embeddings->weight;
+  return torch::linear(h, decoder, pred->bias);  // (B, L, V)
+}
+
+}  // namespace unmask

@@ -1,0 +1,145 @@
+// DiT blocks, final layer and forward pass, after MDLM models/dit.py.
+#include "unmask/model/dit.h"
+
+#include <torch/torch.h>
+
+#include <cmath>
+
+#include "unmask/model/attention.h"
+#include "unmask/model/time_embedding.h"
+
+namespace unmask {
+namespace {
+
+namespace nn = torch::nn;
+
+// LayerNorm without bias, computed in float32 (MDLM's LayerNorm).
+struct BiaslessLayerNormImpl : nn::Module {
+  explicit BiaslessLayerNormImpl(std::int64_t dim) : dim(dim) { weight = register_parameter("weight", torch::ones({dim})); }
+  at::Tensor forward(const at::Tensor& x) {
+    return at::layer_norm(x.to(at::kFloat), {dim}, {}, {}, 1e-5) * weight;
+  }
+  std::int64_t dim;
+  at::Tensor weight;
+};
+TORCH_MODULE(BiaslessLayerNorm);
+
+// x·(1 + scale) + shift; shift, scale: (B, 1, H).
+at::Tensor modulate(const at::Tensor& x, const at::Tensor& shift, const at::Tensor& scale) {
+  return x * (1 + scale) + shift;
+}
+
+at::Tensor zero_linear_init(nn::Linear& linear) {
+  torch::NoGradGuard guard;
+  linear->weight.zero_();
+  if (linear->bias.defined()) linear->bias.zero_();
+  return linear->weight;
+}
+
+struct DitBlockImpl : nn::Module {
+  DitBlockImpl(std::int64_t hidden, std::int64_t heads, std::int64_t cond_dim, std::int64_t mlp_hidden, double dropout)
+      : heads(heads), dropout(dropout) {
+    norm1 = register_module("norm1", BiaslessLayerNorm(hidden));
+    attn_qkv = register_module("attn_qkv", nn::Linear(nn::LinearOptions(hidden, 3 * hidden).bias(false)));
+    attn_out = register_module("attn_out", nn::Linear(nn::LinearOptions(hidden, hidden).bias(false)));
+    norm2 = register_module("norm2", BiaslessLayerNorm(hidden));
+    mlp = register_module("mlp", nn::Sequential(nn::Linear(hidden, mlp_hidden),
+                                                nn::GELU(nn::GELUOptions().approximate("tanh")),
+                                                nn::Linear(mlp_hidden, hidden)));
+    adaLN_modulation = register_module("adaLN_modulation", nn::Linear(cond_dim, 6 * hidden));
+    zero_linear_init(adaLN_modulation);
+  }
+
+  // x: (B, L, H), c: (B, C), key_mask: (B, L) bool or undefined.
+  at::Tensor forward(const at::Tensor& x, const at::Tensor& c, const at::Tensor& key_mask, bool causal) {
+    const auto B = x.size(0), L = x.size(1), H = x.size(2);
+    const auto mod = adaLN_modulation->forward(c).unsqueeze(1).chunk(6, 2);  // 6 × (B, 1, H)
+    const auto &shift_msa = mod[0], &scale_msa = mod[1], &gate_msa = mod[2];
+    const auto &shift_mlp = mod[3], &scale_mlp = mod[4], &gate_mlp = mod[5];
+
+    at::Tensor h = modulate(norm1->forward(x), shift_msa, scale_msa);
+    const auto qkv = attn_qkv->forward(h).view({B, L, 3, heads, H / heads}).permute({2, 0, 3, 1, 4});  // (3, B, nh, L, D)
+    const at::Tensor q = apply_rotary(qkv[0]), k = apply_rotary(qkv[1]), v = qkv[2];
+    h = self_attention(q, k, v, key_mask, causal, 0.0, is_training());  // (B, nh, L, D)
+    h = h.transpose(1, 2).reshape({B, L, H});
+    at::Tensor out = x + gate_msa * torch::dropout(attn_out->forward(h), dropout, is_training());
+    h = mlp->forward(modulate(norm2->forward(out), shift_mlp, scale_mlp));
+    return out + gate_mlp * torch::dropout(h, dropout, is_training());
+  }
+
+  std::int64_t heads;
+  double dropout;
+  BiaslessLayerNorm norm1{nullptr}, norm2{nullptr};
+  nn::Linear attn_qkv{nullptr}, attn_out{nullptr}, adaLN_modulation{nullptr};
+  nn::Sequential mlp{nullptr};
+};
+TORCH_MODULE(DitBlock);
+
+struct DitFinalLayerImpl : nn::Module {
+  DitFinalLayerImpl(std::int64_t hidden, std::int64_t vocab, std::int64_t cond_dim) {
+    norm_final = register_module("norm_final", BiaslessLayerNorm(hidden));
+    linear = register_module("linear", nn::Linear(hidden, vocab));
+    adaLN_modulation = register_module("adaLN_modulation", nn::Linear(cond_dim, 2 * hidden));
+    zero_linear_init(linear);
+    zero_linear_init(adaLN_modulation);
+  }
+  at::Tensor forward(const at::Tensor& x, const at::Tensor& c) {
+    const auto mod = adaLN_modulation->forward(c).unsqueeze(1).chunk(2, 2);  // shift, scale: (B, 1, H)
+    return linear->forward(modulate(norm_final->forward(x), mod[0], mod[1]));
+  }
+  BiaslessLayerNorm norm_final{nullptr};
+  nn::Linear linear{nullptr}, adaLN_modulation{nullptr};
+};
+TORCH_MODULE(DitFinalLayer);
+
+}  // namespace
+
+at::Tensor apply_rotary(const at::Tensor& x, double base) {
+  const auto L = x.size(-2), D = x.size(-1);
+  const auto opts = x.options().dtype(at::kFloat);
+  const at::Tensor inv_freq = 1.0 / at::pow(base, at::arange(0, D, 2, opts) / static_cast<double>(D));  // (D/2)
+  const at::Tensor freqs = at::outer(at::arange(L, opts), inv_freq);                                   // (L, D/2)
+  const at::Tensor emb = at::cat({freqs, freqs}, -1);                                                   // (L, D)
+  const at::Tensor cos = emb.cos().to(x.scalar_type()), sin = emb.sin().to(x.scalar_type());
+  const auto halves = x.chunk(2, -1);
+  const at::Tensor rotated = at::cat({-halves[1], halves[0]}, -1);  // rotate_half
+  return x * cos + rotated * sin;
+}
+
+struct DitBackbone::Impl {
+  at::Tensor vocab_embed;  // registered as vocab_embed.embedding
+  TimestepEmbedder sigma_map{nullptr};
+  nn::ModuleList blocks{nullptr};
+  DitFinalLayer output_layer{nullptr};
+};
+
+DitBackbone::DitBackbone(BackboneOptions options) : BackboneImpl(std::move(options)), impl_(std::make_shared<Impl>()) {
+  const ModelConfig& m = options_.model;
+  auto embed = std::make_shared<nn::Module>();
+  impl_->vocab_embed = embed->register_parameter("embedding", torch::empty({options_.vocab_size, m.hidden}));
+  {
+    torch::NoGradGuard guard;
+    nn::init::kaiming_uniform_(impl_->vocab_embed, std::sqrt(5.0));
+  }
+  register_module("vocab_embed", embed);
+  impl_->sigma_map = register_module("sigma_map", TimestepEmbedder(m.cond_dim));
+  impl_->blocks = register_module("blocks", nn::ModuleList());
+  const auto mlp_hidden = static_cast<std::int64_t>(std::llround(m.mlp_ratio * static_cast<double>(m.hidden)));
+  for (std::int64_t i = 0; i < m.layers; ++i)
+    impl_->blocks->push_back(DitBlock(m.hidden, m.heads, m.cond_dim, mlp_hidden, m.dropout));
+  impl_->output_layer = register_module("output_layer", DitFinalLayer(m.hidden, options_.vocab_size, m.cond_dim));
+}
+
+at::Tensor DitBackbone::forward(const at::Tensor& x, const at::Tensor& cond, const at::Tensor& pad_mask) {
+  at::Tensor h = impl_->vocab_embed.index_select(0, x.reshape(-1)).view({x.size(0), x.size(1), -1});  // (B, L, H)
+  // MDLM feeds σ = 0 when time conditioning is off: the adaLN path still runs.
+  at::Tensor sigma = options_.model.time_conditioning == "none" || !cond.defined()
+                         ? torch::zeros({x.size(0)}, h.options().dtype(at::kFloat))
+                         : cond.to(at::kFloat);
+  const at::Tensor c = torch::silu(impl_->sigma_map->forward(sigma));  // (B, C)
+  for (const auto& block : *impl_->blocks)
+    h = block->as<DitBlockImpl>()->forward(h, c, pad_mask, options_.causal);
+  return impl_->output_layer->forward(h, c);  // (B, L, V)
+}
+
+}  // namespace unmask

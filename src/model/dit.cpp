@@ -7,6 +7,7 @@
 
 #include "unmask/model/attention.h"
 #include "unmask/model/time_embedding.h"
+#include "unmask/util/error.h"
 
 namespace unmask {
 namespace {
@@ -115,6 +116,8 @@ struct DitBackbone::Impl {
 
 DitBackbone::DitBackbone(BackboneOptions options) : BackboneImpl(std::move(options)), impl_(std::make_shared<Impl>()) {
   const ModelConfig& m = options_.model;
+  if (m.time_conditioning != "none" && m.time_conditioning != "adaln")
+    throw Error("model.backbone=dit supports model.time_conditioning none, adaln (got " + m.time_conditioning + ")");
   auto embed = std::make_shared<nn::Module>();
   impl_->vocab_embed = embed->register_parameter("embedding", torch::empty({options_.vocab_size, m.hidden}));
   {

@@ -56,6 +56,7 @@ SafetensorsFile load_safetensors(const std::filesystem::path& path) {
   const char* data = bytes.data() + 8 + n;
   SafetensorsFile out;
   std::vector<std::pair<std::uint64_t, std::uint64_t>> ranges;
+  std::vector<std::pair<std::uint64_t, std::string>> named_ranges;
   for (const auto& [name, info] : header.items()) {
     if (name == "__metadata__") {
       for (const auto& [k, v] : info.items())
@@ -86,8 +87,10 @@ SafetensorsFile load_safetensors(const std::filesystem::path& path) {
     at::Tensor t = torch::empty(shape, torch::TensorOptions().dtype(type));
     if (numel) std::memcpy(t.data_ptr(), data + begin, end - begin);
     out.tensors[name] = t;
-    out.order.push_back(name);
+    named_ranges.emplace_back(begin, name);
   }
+  std::sort(named_ranges.begin(), named_ranges.end());
+  for (const auto& [begin, name] : named_ranges) out.order.push_back(name);
   std::sort(ranges.begin(), ranges.end());
   for (std::size_t i = 1; i < ranges.size(); ++i)
     if (ranges[i].first < ranges[i - 1].second) throw Error(file + ": tensors overlap in the data section");

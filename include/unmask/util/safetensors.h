@@ -18,7 +18,7 @@ namespace unmask {
 struct SafetensorsFile {
   std::map<std::string, at::Tensor> tensors;     // CPU tensors, owning their memory
   std::map<std::string, std::string> metadata;   // "__metadata__"
-  std::vector<std::string> order;                // names in file order
+  std::vector<std::string> order;                // names in the order of their data
 };
 
 // Validates the header (JSON, dtypes, shapes vs byte ranges, bounds, overlaps).

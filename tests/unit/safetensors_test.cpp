@@ -1,0 +1,84 @@
+// safetensors: round trip of every dtype, and the header checks that catch
+// corrupt or truncated files.
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include <cstring>
+
+#include "test_util.h"
+#include "unmask/util/error.h"
+#include "unmask/util/safetensors.h"
+
+namespace unmask {
+namespace {
+
+using namespace unmask::test;
+
+TEST(Safetensors, RoundTripsEveryDtypeAndMetadata) {
+  TempDir dir;
+  std::vector<std::pair<std::string, at::Tensor>> tensors = {
+      {"f32", torch::randn({3, 4})},
+      {"f64", torch::randn({2}, torch::kFloat64)},
+      {"bf16", torch::randn({5}).to(torch::kBFloat16)},
+      {"i64", torch::arange(7)},
+      {"bool", torch::tensor({true, false, true})},
+      {"u8", torch::arange(4).to(torch::kUInt8)},
+      {"empty", torch::zeros({0, 3})},
+      {"strided", torch::randn({4, 4}).t()},
+  };
+  save_safetensors(dir / "a.safetensors", tensors, {{"kind", "test"}});
+  const auto f = load_safetensors(dir / "a.safetensors");
+  EXPECT_EQ(f.metadata.at("kind"), "test");
+  ASSERT_EQ(f.tensors.size(), tensors.size());
+  for (const auto& [name, t] : tensors) {
+    const auto& back = f.tensors.at(name);
+    EXPECT_EQ(back.scalar_type(), t.scalar_type()) << name;
+    EXPECT_TRUE(torch::equal(back, t)) << name;
+  }
+  EXPECT_EQ(f.order.front(), "f32");
+}
+
+std::string error_of(const fs::path& p) {
+  try {
+    load_safetensors(p);
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "";
+}
+
+TEST(Safetensors, CorruptFilesAreRejected) {
+  TempDir dir;
+  save_safetensors(dir / "a.safetensors", {{"x", torch::randn({8})}});
+  const std::string good = read_text(dir / "a.safetensors");
+  write_text(dir / "short", "abc");
+  EXPECT_NE(error_of(dir / "short").find("not a safetensors file"), std::string::npos);
+  write_text(dir / "trunc", good.substr(0, good.size() - 4));
+  EXPECT_NE(error_of(dir / "trunc").find("byte range does not match"), std::string::npos);
+  std::string big = good;
+  const std::uint64_t huge = 1ull << 40;
+  std::memcpy(big.data(), &huge, 8);
+  write_text(dir / "huge", big);
+  EXPECT_NE(error_of(dir / "huge").find("header length beyond the end"), std::string::npos);
+  std::string json = good;
+  json[8] = '[';
+  write_text(dir / "json", json);
+  EXPECT_FALSE(error_of(dir / "json").empty());
+  // Two tensors claiming the same bytes.
+  const std::string header = R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[2],"data_offsets":[4,12]}})";
+  std::string overlap(8, '\0');
+  const std::uint64_t n = header.size();
+  std::memcpy(overlap.data(), &n, 8);
+  overlap += header + std::string(12, '\0');
+  write_text(dir / "overlap", overlap);
+  EXPECT_NE(error_of(dir / "overlap").find("overlap"), std::string::npos);
+  const std::string bad_dtype = R"({"a":{"dtype":"F8","shape":[1],"data_offsets":[0,1]}})";
+  std::string bd(8, '\0');
+  const std::uint64_t m = bad_dtype.size();
+  std::memcpy(bd.data(), &m, 8);
+  write_text(dir / "dtype", bd + bad_dtype + "x");
+  EXPECT_NE(error_of(dir / "dtype").find("unsupported dtype 'F8'"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace unmask

@@ -11,7 +11,7 @@ namespace unmask::cli {
 void add_config_commands(CLI::App& app) {
   auto* config = app.add_subcommand("config", "Inspect the configuration tree");
   config->require_subcommand(1);
-  auto* dump = config->add_subcommand("dump", "Print the resolved config (defaults, then files, then --set)");
+  auto* dump = config->add_subcommand("dump", "Print the resolved config (defaults, then files, then --set), after checking it");
   struct Args {
     std::vector<std::string> files, sets;
     bool keys = false;
@@ -22,7 +22,7 @@ void add_config_commands(CLI::App& app) {
   dump->add_flag("--keys", args->keys, "list every key with its type, default and meaning");
   on_run(dump, [args] {
     Json resolved;
-    load_config(args->files, args->sets, &resolved);
+    validate_run_config(load_config(args->files, args->sets, &resolved));
     if (!args->keys) {
       std::cout << resolved.dump(2) << "\n";
       return;

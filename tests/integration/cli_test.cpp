@@ -101,12 +101,25 @@ TEST(Cli, PendingCommandsSayTheyAreNotBuiltYet) {
 
 TEST(Cli, ConfigDumpPrintsTheResolvedTree) {
   TempDir dir;
-  write_text(dir / "c.json", R"({"model": {"hidden": 64}})");
+  write_text(dir / "c.json", R"({"model": {"hidden": 64, "heads": 4}})");
   const auto r = run_unmask({"config", "dump", "--config", (dir / "c.json").string(), "--set", "train.lr=0.5"});
   ASSERT_EQ(r.code, 0) << r.err;
   const auto j = nlohmann::json::parse(r.out);
   EXPECT_EQ(j["model"]["hidden"], 64);
   EXPECT_EQ(j["train"]["lr"], 0.5);
+}
+
+TEST(Cli, EveryShippedConfigIsValid) {
+  std::size_t n = 0;
+  for (const auto& entry : fs::directory_iterator(fs::path(UNMASK_SOURCE_DIR) / "configs")) {
+    if (entry.path().extension() != ".json") continue;
+    ++n;
+    const auto r = run_unmask({"config", "dump", "--config", entry.path().string()});
+    EXPECT_EQ(r.code, 0) << entry.path() << ": " << r.err;
+  }
+  EXPECT_GE(n, 7u);
+  const auto r = run_unmask({"config", "dump", "--set", "diffusion.objective=d3pm"});
+  expect_one_line_error(r, "is discrete-time: set diffusion.T >= 1");
 }
 
 TEST(Cli, BadCorpusInputsFailCleanly) {

@@ -49,6 +49,22 @@ TEST(CrossCheck, BertMatchesHfBertForMaskedLM) {
   EXPECT_GT(expected.abs().max().item<float>(), 1.0f);  // the fixture is not trivially small
 }
 
+TEST(CrossCheck, LayerwiseTimeEmbeddingMatchesDiffusionBertOnHfBert) {
+  const auto io = load_safetensors(fixture("bert_lte_io.safetensors"));
+  const auto weights = load_safetensors(fixture("bert_lte_weights.safetensors"));
+  auto options = options_from(io, "bert");
+  options.model.time_conditioning = "layerwise";
+  options.steps = std::stoll(io.metadata.at("T"));
+  auto model = make_backbone(options);
+  load_named_tensors(*model, weights.tensors, "bert_lte_weights.safetensors",
+                     {"cls.predictions.decoder.weight", "cls.predictions.decoder.bias"});
+  model->eval();
+  const at::Tensor mask = io.tensors.at("mask");
+  const at::Tensor logits = model->forward(io.tensors.at("ids"), io.tensors.at("step"), mask);
+  const at::Tensor diff = (logits - io.tensors.at("logits")).abs().masked_select(mask.unsqueeze(-1)).max();
+  EXPECT_LT(diff.item<float>(), 1e-5) << "max |Δ| " << diff.item<float>();
+}
+
 TEST(CrossCheck, DitMatchesTheMdlmTranscription) {
   const auto io = load_safetensors(fixture("dit_io.safetensors"));
   const auto weights = load_safetensors(fixture("dit_weights.safetensors"));

@@ -13,6 +13,7 @@
 
 #include "unmask/data/prepare.h"
 #include "unmask/tokenizer/train.h"
+#include "unmask/util/error.h"
 
 namespace unmask::test {
 
@@ -135,6 +136,15 @@ RunResult run_unmask(const std::vector<std::string>& args, const std::string& in
   std::string cmd = quote(UNMASK_BINARY);
   for (const auto& a : args) cmd += " " + quote(a);
   return run_command(cmd + " <" + quote((dir / "stdin").string()));
+}
+
+std::string error_of(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "";
 }
 
 std::vector<std::string> list_tree(const fs::path& dir) {

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <filesystem>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -41,6 +42,9 @@ struct RunResult {
 // Runs the unmask binary with `args` (shell-quoted here), stdin from `input`.
 RunResult run_unmask(const std::vector<std::string>& args, const std::string& input = "");
 RunResult run_command(const std::string& command_line);
+
+// The message of the unmask::Error that `f` throws, or "" if it throws none.
+std::string error_of(const std::function<void()>& f);
 
 // Every file below `dir` (recursive), relative; for "nothing partial left" checks.
 std::vector<std::string> list_tree(const fs::path& dir);

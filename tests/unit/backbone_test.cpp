@@ -6,6 +6,7 @@
 
 #include <set>
 
+#include "torch_test_util.h"
 #include "unmask/model/backbone.h"
 #include "unmask/util/error.h"
 
@@ -13,20 +14,7 @@ namespace unmask {
 namespace {
 
 BackboneOptions tiny(const std::string& backbone, const std::string& time = "none", bool causal = false) {
-  BackboneOptions o;
-  o.model.backbone = backbone;
-  o.model.hidden = 32;
-  o.model.layers = 2;
-  o.model.heads = 4;
-  o.model.mlp_ratio = 2;
-  o.model.dropout = 0.0;
-  o.model.max_length = 64;
-  o.model.cond_dim = 16;
-  o.model.time_conditioning = time;
-  o.vocab_size = 50;
-  o.causal = causal;
-  o.steps = 100;
-  return o;
+  return test::tiny_backbone(backbone, time, causal);
 }
 
 TEST(Backbone, ShapesForEveryTimeConditioning) {

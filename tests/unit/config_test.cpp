@@ -9,17 +9,9 @@
 namespace unmask {
 namespace {
 
+using test::error_of;
 using test::TempDir;
 using test::write_text;
-
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
-}
 
 TEST(Config, DefaultsRoundTripThroughJson) {
   const RunConfig defaults;

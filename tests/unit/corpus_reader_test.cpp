@@ -18,15 +18,6 @@ std::vector<std::string> read_all(const std::vector<fs::path>& files, CorpusOpti
   return out;
 }
 
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
-}
-
 TEST(CorpusReader, LinesSkipBlankLinesAndStripCarriageReturns) {
   TempDir dir;
   write_text(dir / "a.txt", "first line\r\n\n  \nsecond line\nno newline at end");

@@ -8,6 +8,7 @@
 #include <cmath>
 
 #include "test_util.h"
+#include "torch_test_util.h"
 #include "unmask/data/loader.h"
 #include "unmask/diffusion/masking.h"
 #include "unmask/diffusion/objective.h"
@@ -75,14 +76,7 @@ TEST(Objective, SubsGivesNoLossOrGradientAtUnmaskedPositionsAndNeverPredictsMask
 // and ELBO perplexity (V − 1)^{1−ε}.
 TEST(Objective, ZeroInitialisedDitHasPerplexityVMinusOneToTheOneMinusEps) {
   auto objective = make_objective(context("mdlm"));
-  BackboneOptions o;
-  o.model.backbone = "dit";
-  o.model.hidden = 32;
-  o.model.layers = 1;
-  o.model.heads = 4;
-  o.model.cond_dim = 16;
-  o.vocab_size = 50;
-  auto model = make_backbone(o);
+  auto model = make_backbone(test::tiny_backbone("dit"));
   auto gen = at::detail::createCPUGenerator(5);
   Batch batch = random_batch(32, 24, 50);
   batch.pad_mask.fill_(true);
@@ -180,14 +174,9 @@ TEST(Objective, EveryObjectiveLearnsASingleBatch) {
     ctx.diffusion.prompt_length = 4;
     ctx.token_weights = spindle_token_weights(counts, 0);
     auto obj = make_objective(ctx);
-    BackboneOptions o;
-    o.model.backbone = backbone;
-    o.model.hidden = 32;
+    BackboneOptions o = test::tiny_backbone(backbone);
     o.model.layers = 1;
     o.model.heads = 2;
-    o.model.cond_dim = 16;
-    o.model.dropout = 0;
-    o.model.max_length = 32;
     o.vocab_size = 2000;
     o.causal = obj->causal();
     o.steps = T;

@@ -38,13 +38,8 @@ TEST(Safetensors, RoundTripsEveryDtypeAndMetadata) {
   EXPECT_EQ(f.order.front(), "f32");
 }
 
-std::string error_of(const fs::path& p) {
-  try {
-    load_safetensors(p);
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
+std::string load_error(const fs::path& p) {
+  return error_of([&] { load_safetensors(p); });
 }
 
 TEST(Safetensors, CorruptFilesAreRejected) {
@@ -52,18 +47,18 @@ TEST(Safetensors, CorruptFilesAreRejected) {
   save_safetensors(dir / "a.safetensors", {{"x", torch::randn({8})}});
   const std::string good = read_text(dir / "a.safetensors");
   write_text(dir / "short", "abc");
-  EXPECT_NE(error_of(dir / "short").find("not a safetensors file"), std::string::npos);
+  EXPECT_NE(load_error(dir / "short").find("not a safetensors file"), std::string::npos);
   write_text(dir / "trunc", good.substr(0, good.size() - 4));
-  EXPECT_NE(error_of(dir / "trunc").find("byte range does not match"), std::string::npos);
+  EXPECT_NE(load_error(dir / "trunc").find("byte range does not match"), std::string::npos);
   std::string big = good;
   const std::uint64_t huge = 1ull << 40;
   std::memcpy(big.data(), &huge, 8);
   write_text(dir / "huge", big);
-  EXPECT_NE(error_of(dir / "huge").find("header length beyond the end"), std::string::npos);
+  EXPECT_NE(load_error(dir / "huge").find("header length beyond the end"), std::string::npos);
   std::string json = good;
   json[8] = '[';
   write_text(dir / "json", json);
-  EXPECT_FALSE(error_of(dir / "json").empty());
+  EXPECT_FALSE(load_error(dir / "json").empty());
   // Two tensors claiming the same bytes.
   const std::string header = R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[2],"data_offsets":[4,12]}})";
   std::string overlap(8, '\0');
@@ -71,13 +66,13 @@ TEST(Safetensors, CorruptFilesAreRejected) {
   std::memcpy(overlap.data(), &n, 8);
   overlap += header + std::string(12, '\0');
   write_text(dir / "overlap", overlap);
-  EXPECT_NE(error_of(dir / "overlap").find("overlap"), std::string::npos);
+  EXPECT_NE(load_error(dir / "overlap").find("overlap"), std::string::npos);
   const std::string bad_dtype = R"({"a":{"dtype":"F8","shape":[1],"data_offsets":[0,1]}})";
   std::string bd(8, '\0');
   const std::uint64_t m = bad_dtype.size();
   std::memcpy(bd.data(), &m, 8);
   write_text(dir / "dtype", bd + bad_dtype + "x");
-  EXPECT_NE(error_of(dir / "dtype").find("unsupported dtype 'F8'"), std::string::npos);
+  EXPECT_NE(load_error(dir / "dtype").find("unsupported dtype 'F8'"), std::string::npos);
 }
 
 }  // namespace

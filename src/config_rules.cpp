@@ -75,6 +75,24 @@ void validate_run_config(const RunConfig& c) {
   require(d.mask_ratio > 0 && d.mask_ratio <= 1, fmt::format("diffusion.mask_ratio must be in (0, 1], got {}", d.mask_ratio));
   require(d.prompt_length >= 0 && d.prompt_length < c.data.length,
           fmt::format("diffusion.prompt_length must be in [0, data.length = {}), got {}", c.data.length, d.prompt_length));
+  const TrainConfig& t = c.train;
+  require(t.batch_size >= 1 && t.grad_accum >= 1 && t.batch_size % t.grad_accum == 0,
+          fmt::format("train.batch_size ({}) must be a positive multiple of train.grad_accum ({})", t.batch_size,
+                      t.grad_accum));
+  require(t.max_steps >= 1, "train.max_steps must be at least 1");
+  require(t.lr > 0, fmt::format("train.lr must be positive, got {}", t.lr));
+  require(t.warmup_steps >= 0, "train.warmup_steps must be >= 0");
+  require(t.ema >= 0 && t.ema < 1, fmt::format("train.ema must be in [0, 1) (0 = off), got {}", t.ema));
+  require(t.log_every >= 1 && t.eval_every >= 1 && t.checkpoint_every >= 1 && t.val_batches >= 0,
+          "train.log_every, train.eval_every and train.checkpoint_every must be at least 1");
+  require(t.max_nonfinite >= 1, "train.max_nonfinite must be at least 1");
+  require(t.threads >= 0, "train.threads must be >= 0 (0 = LibTorch's default)");
+  require(c.optim.beta1 >= 0 && c.optim.beta1 < 1 && c.optim.beta2 >= 0 && c.optim.beta2 < 1,
+          "optim.beta1 and optim.beta2 must be in [0, 1)");
+  require(c.optim.weight_decay >= 0 && c.optim.grad_clip >= 0 && c.optim.eps > 0,
+          "optim.weight_decay and optim.grad_clip must be >= 0 and optim.eps > 0");
+  require(c.checkpoint.keep_last >= 1 && c.checkpoint.keep_every >= 0,
+          "checkpoint.keep_last must be at least 1 and checkpoint.keep_every >= 0");
   if (d.objective == "ar")
     require(m.time_conditioning == "none", "diffusion.objective=ar is not time-conditioned: set "
                                            "model.time_conditioning=none");

@@ -66,7 +66,11 @@ template <class V> void visit(V& v, TrainConfig& c) {
   v.field("device", c.device, "where to train", {"auto", "cpu", "cuda"});
   v.field("log_every", c.log_every, "steps between metric lines");
   v.field("eval_every", c.eval_every, "steps between validation passes");
+  v.field("val_batches", c.val_batches, "batches per validation pass");
   v.field("checkpoint_every", c.checkpoint_every, "steps between checkpoints");
+  v.field("nonfinite", c.nonfinite, "a NaN/inf loss or gradient skips the step, or stops the run", {"skip", "stop"});
+  v.field("max_nonfinite", c.max_nonfinite, "stop after this many non-finite steps in a row");
+  v.field("threads", c.threads, "CPU threads for LibTorch (0 = its default)");
 }
 
 template <class V> void visit(V& v, SampleConfig& c) {

@@ -2,10 +2,13 @@
 #include "test_util.h"
 
 #include <gtest/gtest.h>
+#include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
+#include <thread>
 #include <cstdlib>
 #include <stdexcept>
 #include <fstream>
@@ -136,6 +139,42 @@ RunResult run_unmask(const std::vector<std::string>& args, const std::string& in
   std::string cmd = quote(UNMASK_BINARY);
   for (const auto& a : args) cmd += " " + quote(a);
   return run_command(cmd + " <" + quote((dir / "stdin").string()));
+}
+
+Child spawn_unmask(const std::vector<std::string>& args, const fs::path& log_dir, const std::vector<std::string>& env) {
+  const std::string out = (log_dir / "child.out").string(), err = (log_dir / "child.err").string();
+  const pid_t pid = ::fork();
+  if (pid < 0) throw std::runtime_error("fork failed");
+  if (pid == 0) {
+    if (!std::freopen(out.c_str(), "w", stdout) || !std::freopen(err.c_str(), "w", stderr)) ::_exit(120);
+    for (const auto& e : env) ::putenv(const_cast<char*>(e.c_str()));
+    std::vector<char*> argv;
+    argv.push_back(const_cast<char*>(UNMASK_BINARY));
+    for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+    argv.push_back(nullptr);
+    ::execv(UNMASK_BINARY, argv.data());
+    ::_exit(121);
+  }
+  Child c;
+  c.pid = pid;
+  return c;
+}
+
+int Child::wait() {
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+void Child::signal(int sig) const { ::kill(pid, sig); }
+
+bool wait_until(const std::function<bool()>& ready, double seconds) {
+  const auto end = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
+  while (std::chrono::steady_clock::now() < end) {
+    if (ready()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return ready();
 }
 
 std::string error_of(const std::function<void()>& f) {

@@ -43,6 +43,18 @@ struct RunResult {
 RunResult run_unmask(const std::vector<std::string>& args, const std::string& input = "");
 RunResult run_command(const std::string& command_line);
 
+// Starts the unmask binary in the background (stdout/stderr to files in
+// `log_dir`), with extra environment variables "NAME=value".
+struct Child {
+  int pid = -1;
+  int wait();                          // exit code (128 + signal if killed)
+  void signal(int sig) const;
+};
+Child spawn_unmask(const std::vector<std::string>& args, const fs::path& log_dir,
+                   const std::vector<std::string>& env = {});
+// Polls `ready` every 20 ms for up to `seconds`; false on timeout.
+bool wait_until(const std::function<bool()>& ready, double seconds);
+
 // The message of the unmask::Error that `f` throws, or "" if it throws none.
 std::string error_of(const std::function<void()>& f);
 

@@ -18,7 +18,8 @@ std::function<void()> parsed_action();
 void add_config_commands(CLI::App& app);
 void add_tokenizer_commands(CLI::App& app);
 void add_data_commands(CLI::App& app);
-void add_pending_commands(CLI::App& app);  // train, sample, eval: later issues
+void add_train_command(CLI::App& app);
+void add_pending_commands(CLI::App& app);  // sample, eval: later work
 
 std::vector<std::filesystem::path> to_paths(const std::vector<std::string>& items);
 

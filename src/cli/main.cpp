@@ -22,6 +22,7 @@ int main(int argc, char** argv) {
 
   cli::add_tokenizer_commands(app);
   cli::add_data_commands(app);
+  cli::add_train_command(app);
   cli::add_pending_commands(app);
   cli::add_config_commands(app);
 

@@ -1,5 +1,5 @@
 // Subcommands of the CLI contract whose implementation arrives with later
-// work (trainer, samplers, evaluation). They parse their documented options
+// work (samplers, evaluation). They parse their documented options
 // and then say clearly that they are not built yet.
 #include "commands.h"
 #include "unmask/util/error.h"
@@ -17,9 +17,6 @@ void pending(CLI::App* cmd, const std::string& name, const std::string& arrives_
 }  // namespace
 
 void add_pending_commands(CLI::App& app) {
-  auto* train = app.add_subcommand("train", "Train a model from a config (not built yet)");
-  pending(train, "train", "the trainer");
-
   auto* sample = app.add_subcommand("sample", "Sample text by iterative denoising (not built yet)");
   pending(sample, "sample", "the samplers");
 

@@ -27,7 +27,7 @@ class Autoregressive : public Objective {
     const at::Tensor real = batch.pad_mask.narrow(1, 1, L - 1);
     const at::Tensor total = (real.to(torch::kFloat32) * nll).sum();
     const at::Tensor tokens = real.sum();
-    return {total / tokens.clamp_min(1), total.detach(), tokens};
+    return {total / tokens.clamp_min(1), total, tokens, total.detach(), tokens};
   }
 };
 

@@ -50,8 +50,8 @@ class D3pm : public Objective {
     const at::Tensor vb = (w * nll).sum();
     const at::Tensor ce = (real * nll).sum();
     const at::Tensor tokens = batch.pad_mask.sum();
-    const at::Tensor loss = (vb + config_.hybrid_lambda * ce) / tokens.clamp_min(1);
-    return {loss, (config_.T * vb).detach(), tokens};
+    const at::Tensor sum = vb + config_.hybrid_lambda * ce;
+    return {sum / tokens.clamp_min(1), sum, tokens, (config_.T * vb).detach(), tokens};
   }
 
  private:

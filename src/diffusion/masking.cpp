@@ -7,16 +7,19 @@
 
 namespace unmask {
 
+// Random numbers are drawn on the generator's device and then moved: a CPU
+// generator gives the same corruption whatever device the model is on.
 at::Tensor sample_times(std::int64_t n, bool antithetic, double eps, at::Generator& gen, const at::Device& device) {
-  const auto opts = torch::TensorOptions().dtype(torch::kFloat64).device(device);
+  const auto opts = torch::TensorOptions().dtype(torch::kFloat64).device(gen.device());
   at::Tensor u = at::rand({n}, gen, opts);  // (n)
   if (antithetic) u = (u + torch::arange(n, opts)) / static_cast<double>(n);
-  return (1 - eps) * u + eps;
+  return ((1 - eps) * u + eps).to(device);
 }
 
 std::pair<at::Tensor, at::Tensor> mask_tokens(const at::Tensor& x0, const at::Tensor& keep, const at::Tensor& pad_mask,
                                               std::int64_t mask_id, at::Generator& gen, const at::Tensor& protect) {
-  const at::Tensor u = at::rand(x0.sizes(), gen, torch::TensorOptions().dtype(torch::kFloat64).device(x0.device()));
+  const at::Tensor u =
+      at::rand(x0.sizes(), gen, torch::TensorOptions().dtype(torch::kFloat64).device(gen.device())).to(x0.device());
   at::Tensor masked = u >= keep.to(torch::kFloat64);  // (B, L): P(masked) = 1 − keep
   if (pad_mask.defined()) masked = masked.logical_and(pad_mask);
   if (protect.defined()) masked = masked.logical_and(protect.logical_not());

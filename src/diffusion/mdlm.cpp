@@ -41,7 +41,7 @@ class Mdlm : public Objective {
     const at::Tensor w = torch::where(n.masked, weight.view({-1, 1}), 0.0).to(torch::kFloat32);  // (B, L)
     const at::Tensor nelbo = (w * nll).sum();
     const at::Tensor tokens = batch.pad_mask.sum();
-    return {nelbo / tokens.clamp_min(1), nelbo.detach(), tokens};
+    return {nelbo / tokens.clamp_min(1), nelbo, tokens, nelbo.detach(), tokens};
   }
 
  private:

@@ -27,7 +27,8 @@ class MaskedLm : public Objective {
     double ratio = config_.mask_ratio;
     at::Tensor protect;
     if (roberta_) {
-      const auto grid_index = at::randint(10, {1}, gen, torch::TensorOptions().dtype(torch::kLong)).item<std::int64_t>();
+      const auto grid_index =
+          at::randint(10, {1}, gen, torch::TensorOptions().dtype(torch::kLong).device(gen.device())).item<std::int64_t>();
       ratio = 1.0 - 0.1 * static_cast<double>(grid_index);  // {1.0, 0.9, …, 0.1}
       protect = (torch::arange(L, x0.options()) < config_.prompt_length).unsqueeze(0).expand({B, L});
     }
@@ -40,7 +41,9 @@ class MaskedLm : public Objective {
   LossOutput loss(const at::Tensor& logits, const Batch& batch, const Noised& n) const override {
     const at::Tensor nll = token_nll(torch::log_softmax(logits.to(torch::kFloat32), -1), batch.tokens);  // (B, L)
     const at::Tensor m = n.masked.to(torch::kFloat32);
-    return {(m * nll).sum() / m.sum().clamp_min(1), at::Tensor(), batch.pad_mask.sum()};
+    const at::Tensor sum = (m * nll).sum();
+    const at::Tensor masked = m.sum();
+    return {sum / masked.clamp_min(1), sum, masked, at::Tensor(), batch.pad_mask.sum()};
   }
 
  private:

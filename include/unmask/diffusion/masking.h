@@ -9,7 +9,9 @@ namespace unmask {
 
 // n times in [eps, 1): t_i = (1 − eps)·u_i + eps with u_i uniform, or with
 // antithetic (stratified) draws u_i = (v_i + i)/n, exactly one per stratum
-// [i/n, (i+1)/n) (MDLM diffusion.py _sample_t). Float64 (n) on `device`.
+// [i/n, (i+1)/n) (MDLM diffusion.py _sample_t). Float64 (n) on `device`;
+// drawn on the generator's device, so a CPU generator makes the draws
+// independent of where the model runs.
 at::Tensor sample_times(std::int64_t n, bool antithetic, double eps, at::Generator& gen, const at::Device& device);
 
 // Replaces real tokens by `mask_id` with probability 1 − keep (keep: (B, L) or

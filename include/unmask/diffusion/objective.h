@@ -26,10 +26,14 @@ struct Noised {
 };
 
 struct LossOutput {
-  at::Tensor loss;       // scalar the optimiser minimises
-  at::Tensor nelbo_sum;  // scalar: NELBO estimate summed over the batch (nats); undefined when not a bound
-  at::Tensor tokens;     // scalar: real (non-pad) tokens it covers; loss per token = nelbo_sum / tokens
+  at::Tensor loss;         // scalar the optimiser minimises: loss_sum / denominator
+  at::Tensor loss_sum;     // scalar, with gradient: the unnormalised sum behind `loss`
+  at::Tensor denominator;  // scalar: what the sum is divided by (real tokens; masked tokens for mlm)
+  at::Tensor nelbo_sum;    // scalar: NELBO estimate summed over the batch (nats); undefined when not a bound
+  at::Tensor tokens;       // scalar: real (non-pad) tokens it covers; NELBO per token = nelbo_sum / tokens
 };
+// Splitting a batch into chunks and adding their loss_sum and denominator
+// gives exactly the whole batch's loss: gradient accumulation relies on it.
 
 class Objective {
  public:

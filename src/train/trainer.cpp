@@ -1,0 +1,478 @@
+// The training loop: batches → corruption → accumulated gradients → AdamW,
+// with EMA, validation, metrics, checkpoints and exact resume.
+#include "unmask/train/trainer.h"
+
+#include <ATen/autocast_mode.h>
+#include <torch/torch.h>
+
+#include <atomic>
+#include <chrono>
+#include <cmath>
+#include <csignal>
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include "unmask/data/loader.h"
+#include "unmask/diffusion/spindle.h"
+#include "unmask/model/weights.h"
+#include "unmask/tokenizer/tokenizer.h"
+#include "unmask/train/checkpoint.h"
+#include "unmask/train/ema.h"
+#include "unmask/train/lr_schedule.h"
+#include "unmask/util/error.h"
+#include "unmask/util/log.h"
+#include "unmask/util/progress.h"
+#include "unmask/util/safetensors.h"
+
+namespace unmask {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::atomic<int> g_stop_signal{0};
+extern "C" void on_stop_signal(int sig) { g_stop_signal = sig; }
+
+// bf16 autocast on one device type for the lifetime of the guard (no
+// GradScaler is needed for bf16).
+class AutocastGuard {
+ public:
+  AutocastGuard(at::DeviceType device, bool enabled) : device_(device), enabled_(enabled) {
+    if (!enabled_) return;
+    previous_ = at::autocast::is_autocast_enabled(device_);
+    at::autocast::set_autocast_enabled(device_, true);
+    at::autocast::set_autocast_dtype(device_, at::kBFloat16);
+    at::autocast::increment_nesting();
+  }
+  ~AutocastGuard() {
+    if (!enabled_) return;
+    if (at::autocast::decrement_nesting() == 0) at::autocast::clear_cache();
+    at::autocast::set_autocast_enabled(device_, previous_);
+  }
+
+ private:
+  at::DeviceType device_;
+  bool enabled_, previous_ = false;
+};
+
+Batch to_device(const Batch& b, const torch::Device& d) { return {b.tokens.to(d), b.pad_mask.to(d)}; }
+
+Noised slice(const Noised& n, std::int64_t start, std::int64_t len) {
+  auto cut = [&](const at::Tensor& t) { return t.defined() ? t.narrow(0, start, len) : t; };
+  return {cut(n.x_t), cut(n.cond), cut(n.t), cut(n.masked)};
+}
+
+std::string fixed(double v, int digits = 4) {
+  std::ostringstream s;
+  s.setf(std::ios::fixed);
+  s.precision(digits);
+  s << v;
+  return s.str();
+}
+
+// Flattens a config tree to "a.b" → value for comparisons.
+void flatten(const Json& j, const std::string& prefix, std::map<std::string, Json>& out) {
+  if (j.is_object()) {
+    for (const auto& [k, v] : j.items()) flatten(v, prefix.empty() ? k : prefix + "." + k, out);
+  } else {
+    out[prefix] = j;
+  }
+}
+
+bool breaks_model(const std::string& key) {
+  return key.rfind("model.", 0) == 0 || key == "diffusion.objective" || key == "diffusion.schedule" ||
+         key == "diffusion.T" || key == "data.mode" || key == "data.length";
+}
+
+}  // namespace
+
+GradResult accumulate_gradients(BackboneImpl& model, const Objective& objective, const Batch& batch,
+                                const Noised& noised, std::int64_t chunks, bool autocast_bf16) {
+  const std::int64_t B = batch.tokens.size(0);
+  if (chunks < 1 || B % chunks != 0)
+    throw Error("batch of " + std::to_string(B) + " rows cannot be split into " + std::to_string(chunks) + " chunks");
+  const std::int64_t size = B / chunks;
+  GradResult r;
+  bool bound = true;
+  for (std::int64_t c = 0; c < chunks; ++c) {
+    const Batch part{batch.tokens.narrow(0, c * size, size), batch.pad_mask.narrow(0, c * size, size)};
+    const Noised n = slice(noised, c * size, size);
+    at::Tensor logits;
+    {
+      AutocastGuard autocast(batch.tokens.device().type(), autocast_bf16);
+      logits = model.forward(n.x_t, n.cond, part.pad_mask);
+    }
+    const LossOutput out = objective.loss(logits.to(torch::kFloat32), part, n);
+    out.loss_sum.backward();
+    r.loss_sum += out.loss_sum.item<double>();
+    r.denominator += out.denominator.item<double>();
+    r.tokens += out.tokens.item<double>();
+    if (out.nelbo_sum.defined()) r.nelbo_sum += out.nelbo_sum.item<double>();
+    else bound = false;
+  }
+  if (!bound) r.nelbo_sum = std::nan("");
+  const double scale = 1.0 / std::max(1.0, r.denominator);
+  torch::NoGradGuard guard;
+  for (auto& p : model.parameters())
+    if (p.grad().defined()) p.grad().mul_(scale);
+  return r;
+}
+
+struct Trainer::Impl {
+  TrainOptions options;
+  const RunConfig& config() const { return options.config; }
+  fs::path run_dir;
+  torch::Device device{torch::kCPU};
+  bool bf16 = false;
+  std::unique_ptr<Tokenizer> tokenizer;
+  std::shared_ptr<const ShardedSplit> train_split, val_split;
+  std::vector<std::int64_t> token_counts;
+  Backbone model;
+  std::unique_ptr<Objective> objective;
+  std::unique_ptr<torch::optim::AdamW> optimizer;
+  std::unique_ptr<Ema> ema;
+  std::unique_ptr<DataLoader> loader;
+  at::Generator generator;  // corruption draws (CPU: the same on every device)
+  std::int64_t step = 0, nonfinite_in_a_row = 0;
+  double elapsed_before = 0;  // seconds trained before a resume
+  std::ofstream metrics;
+
+  void setup();
+  void build_optimizer();
+  void load_checkpoint(const fs::path& ckpt);
+  void save_checkpoint(double elapsed);
+  void check_compatible(const fs::path& ckpt) const;
+  double validate();
+  void write_metrics(const Json& line);
+  void truncate_metrics(std::int64_t keep_through);
+};
+
+void Trainer::Impl::setup() {
+  const RunConfig& c = config();
+  validate_run_config(c);
+  if (c.train.threads > 0) at::set_num_threads(static_cast<int>(c.train.threads));
+  const std::string dev = c.train.device;
+  if (dev == "cuda" && !torch::cuda::is_available())
+    throw Error("train.device=cuda but no CUDA device is available (use auto or cpu)");
+  device = (dev == "cuda" || (dev == "auto" && torch::cuda::is_available())) ? torch::Device(torch::kCUDA)
+                                                                              : torch::Device(torch::kCPU);
+  bf16 = c.train.precision == "bf16" || (c.train.precision == "auto" && device.is_cuda());
+  if (device.is_cuda()) at::globalContext().setFloat32MatmulPrecision("high");  // TF32 where it applies
+
+  if (c.data.path.empty()) throw Error("data.path is not set: point it at a directory made by 'unmask data prepare'");
+  tokenizer = load_tokenizer(fs::path(c.data.path) / "tokenizer");
+  train_split = std::make_shared<const ShardedSplit>(c.data.path, "train", tokenizer->fingerprint());
+  try {
+    val_split = std::make_shared<const ShardedSplit>(c.data.path, "val", tokenizer->fingerprint());
+  } catch (const Error& e) {
+    log::warn(std::string("no validation split, validation is off: ") + e.what());
+  }
+
+  torch::manual_seed(static_cast<std::uint64_t>(c.seed));
+  ObjectiveContext ctx{c.diffusion, tokenizer->special(), tokenizer->vocab_size(), {}};
+  if (c.diffusion.schedule == "spindle" && (c.diffusion.objective == "d3pm" || c.diffusion.objective == "diffusionbert")) {
+    token_counts = count_tokens(*train_split);
+    ctx.token_weights = spindle_token_weights(token_counts, tokenizer->special().pad);
+  }
+  objective = make_objective(ctx);
+  BackboneOptions bo{c.model, tokenizer->vocab_size(), objective->causal(), c.diffusion.T};
+  model = make_backbone(bo);
+  model->to(device);
+  build_optimizer();
+  if (c.train.ema > 0) ema = std::make_unique<Ema>(*model, c.train.ema);
+
+  LoaderOptions lo;
+  lo.mode = parse_row_mode(c.data.mode);
+  lo.length = c.data.length;
+  lo.batch_size = c.train.batch_size;
+  lo.seed = static_cast<std::uint64_t>(c.seed);
+  lo.shuffle = c.data.shuffle;
+  loader = std::make_unique<DataLoader>(train_split, lo);
+  generator = at::detail::createCPUGenerator(static_cast<std::uint64_t>(c.seed) ^ 0xC0FFEEULL);
+}
+
+// AdamW with two parameter groups: matrices decay, vectors (biases, norm
+// weights) do not.
+void Trainer::Impl::build_optimizer() {
+  const OptimConfig& o = config().optim;
+  std::vector<at::Tensor> decay, no_decay;
+  for (auto& p : model->parameters()) (p.dim() >= 2 ? decay : no_decay).push_back(p);
+  auto options = torch::optim::AdamWOptions(config().train.lr).betas({o.beta1, o.beta2}).eps(o.eps);
+  std::vector<torch::optim::OptimizerParamGroup> groups;
+  groups.emplace_back(decay, std::make_unique<torch::optim::AdamWOptions>(
+                                 torch::optim::AdamWOptions(options).weight_decay(o.weight_decay)));
+  groups.emplace_back(no_decay,
+                      std::make_unique<torch::optim::AdamWOptions>(torch::optim::AdamWOptions(options).weight_decay(0)));
+  optimizer = std::make_unique<torch::optim::AdamW>(groups, options);
+}
+
+void Trainer::Impl::check_compatible(const fs::path& ckpt) const {
+  std::map<std::string, Json> before, now;
+  flatten(Json::parse(read_file(ckpt / "config.json")), "", before);
+  flatten(options.resolved, "", now);
+  std::vector<std::string> breaking, harmless;
+  for (const auto& [key, value] : now) {
+    const auto it = before.find(key);
+    if (it != before.end() && it->second == value) continue;
+    const std::string change = key + ": " + (it == before.end() ? "(unset)" : it->second.dump()) + " -> " + value.dump();
+    (breaks_model(key) ? breaking : harmless).push_back(change);
+  }
+  if (!breaking.empty()) {
+    std::string list;
+    for (const auto& b : breaking) list += (list.empty() ? "" : "; ") + b;
+    throw Error("cannot resume from " + ckpt.string() + ": the config changes the model or its data (" + list +
+                "); start a new run with another --out");
+  }
+  for (const auto& h : harmless) log::info("config changed since the checkpoint: " + h);
+  const auto trainer = nlohmann::json::parse(read_file(ckpt / "trainer.json"));
+  if (trainer.at("fingerprint").get<std::string>() != tokenizer->fingerprint())
+    throw Error("cannot resume from " + ckpt.string() + ": it was trained with tokenizer " +
+                trainer.at("fingerprint").get<std::string>().substr(0, 12) + " but data.path uses " +
+                tokenizer->fingerprint().substr(0, 12));
+}
+
+void Trainer::Impl::load_checkpoint(const fs::path& ckpt) {
+  check_compatible(ckpt);
+  load_named_tensors(*model, load_safetensors(ckpt / "model.safetensors").tensors, (ckpt / "model.safetensors").string());
+  if (ema) {
+    if (!fs::exists(ckpt / "ema.safetensors")) throw Error(ckpt.string() + " has no EMA weights but train.ema > 0");
+    ema->load_state(load_safetensors(ckpt / "ema.safetensors").tensors);
+  }
+  try {
+    torch::load(*optimizer, (ckpt / "optimizer.pt").string());
+  } catch (const c10::Error& e) {
+    throw Error("cannot read the optimizer state in " + ckpt.string() + " (corrupt or from another model)");
+  }
+  const auto rng = load_safetensors(ckpt / "rng.safetensors").tensors;
+  auto restore = [](at::Generator g, const at::Tensor& state) {  // a handle: shares the generator
+    std::lock_guard<std::mutex> lock(g.mutex());
+    g.set_state(state);
+  };
+  restore(at::detail::getDefaultCPUGenerator(), rng.at("cpu"));
+  restore(generator, rng.at("corruption"));
+  if (torch::cuda::is_available())
+    for (std::int64_t i = 0; i < static_cast<std::int64_t>(torch::cuda::device_count()); ++i) {
+      const auto it = rng.find("cuda." + std::to_string(i));
+      if (it != rng.end())
+        restore(at::globalContext().defaultGenerator(torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(i))),
+                it->second);
+    }
+  const auto trainer = nlohmann::json::parse(read_file(ckpt / "trainer.json"));
+  step = trainer.at("step").get<std::int64_t>();
+  nonfinite_in_a_row = trainer.value("nonfinite_in_a_row", 0);
+  elapsed_before = trainer.value("elapsed", 0.0);
+  loader->restore(trainer.at("loader"));
+  log::info("resumed from " + ckpt.string() + " at step " + std::to_string(step));
+}
+
+void Trainer::Impl::save_checkpoint(double elapsed) {
+  CheckpointWriter w(run_dir, step);
+  std::vector<std::pair<std::string, at::Tensor>> tensors;
+  for (const auto& p : model->named_parameters()) tensors.emplace_back(p.key(), p.value());
+  for (const auto& b : model->named_buffers()) tensors.emplace_back(b.key(), b.value());
+  save_safetensors(w.file("model.safetensors"), tensors, {{"format", "unmask-model"}});
+  if (ema) save_safetensors(w.file("ema.safetensors"), ema->state());
+  torch::save(*optimizer, w.file("optimizer.pt").string());
+  std::vector<std::pair<std::string, at::Tensor>> rng = {{"cpu", at::detail::getDefaultCPUGenerator().get_state()},
+                                                         {"corruption", generator.get_state()}};
+  if (torch::cuda::is_available())
+    for (std::int64_t i = 0; i < static_cast<std::int64_t>(torch::cuda::device_count()); ++i)
+      rng.emplace_back("cuda." + std::to_string(i),
+                       at::globalContext().defaultGenerator(torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(i))).get_state());
+  save_safetensors(w.file("rng.safetensors"), rng);
+  if (!token_counts.empty())
+    save_safetensors(w.file("token_counts.safetensors"), {{"counts", torch::tensor(token_counts, torch::kLong)}});
+  write_file_atomic(w.file("config.json"), options.resolved.dump(2) + "\n");
+  fs::create_directory(w.file("tokenizer"));
+  for (const char* name : {kTokenizerMeta, kTokenizerModel}) fs::copy_file(tokenizer->dir() / name, w.file("tokenizer") / name);
+  const nlohmann::ordered_json trainer = {
+      {"step", step},
+      {"loader", loader->state()},
+      {"nonfinite_in_a_row", nonfinite_in_a_row},
+      {"fingerprint", tokenizer->fingerprint()},
+      {"vocab_size", tokenizer->vocab_size()},
+      {"objective", objective->name()},
+      {"ema", ema != nullptr},
+      {"elapsed", elapsed},
+  };
+  // Test hook: widen the window in which a checkpoint is half written.
+  if (const char* pause = std::getenv("UNMASK_TEST_CHECKPOINT_PAUSE_MS"))
+    std::this_thread::sleep_for(std::chrono::milliseconds(std::atoll(pause)));
+  write_file_atomic(w.file("trainer.json"), trainer.dump(2) + "\n");
+  w.commit(config().checkpoint);
+}
+
+// Mean NELBO per token (or loss, for objectives that are no bound) over the
+// first train.val_batches batches of the val split, with EMA weights and a
+// fixed corruption seed so that values are comparable across steps.
+double Trainer::Impl::validate() {
+  const RunConfig& c = config();
+  LoaderOptions lo;
+  lo.mode = parse_row_mode(c.data.mode);
+  lo.length = c.data.length;
+  lo.batch_size = std::max<std::int64_t>(1, c.train.batch_size / c.train.grad_accum);
+  lo.shuffle = false;
+  DataLoader val(val_split, lo);
+  auto gen = at::detail::createCPUGenerator(static_cast<std::uint64_t>(c.seed) + 12345);
+  if (ema) ema->swap_in(*model);
+  model->eval();
+  double sum = 0, count = 0;
+  {
+    torch::NoGradGuard guard;
+    for (std::int64_t i = 0; i < c.train.val_batches; ++i) {
+      const Batch b = to_device(val.next(), device);
+      const Noised n = objective->corrupt(b, gen);
+      at::Tensor logits;
+      {
+        AutocastGuard autocast(device.type(), bf16);
+        logits = model->forward(n.x_t, n.cond, b.pad_mask);
+      }
+      const LossOutput out = objective->loss(logits.to(torch::kFloat32), b, n);
+      if (objective->is_bound()) {
+        sum += out.nelbo_sum.item<double>();
+        count += out.tokens.item<double>();
+      } else {
+        sum += out.loss_sum.item<double>();
+        count += out.denominator.item<double>();
+      }
+    }
+  }
+  model->train();
+  if (ema) ema->swap_out(*model);
+  return sum / std::max(1.0, count);
+}
+
+void Trainer::Impl::write_metrics(const Json& line) {
+  metrics << line.dump() << "\n";
+  metrics.flush();
+}
+
+// After a resume, drop what the interrupted run logged past its checkpoint.
+void Trainer::Impl::truncate_metrics(std::int64_t keep_through) {
+  const fs::path path = run_dir / "metrics.jsonl";
+  if (!fs::exists(path)) return;
+  std::istringstream in(read_file(path));
+  std::string kept;
+  for (std::string line; std::getline(in, line);) {
+    if (line.empty()) continue;
+    try {
+      if (Json::parse(line).value("step", std::int64_t{0}) <= keep_through) kept += line + "\n";
+    } catch (const std::exception&) {  // a line cut by a kill
+    }
+  }
+  write_file_atomic(path, kept);
+}
+
+Trainer::Trainer(TrainOptions options) : impl_(std::make_unique<Impl>()) {
+  impl_->options = std::move(options);
+  impl_->run_dir = impl_->options.out_dir;
+  impl_->setup();
+}
+
+Trainer::~Trainer() = default;
+
+std::int64_t Trainer::run() {
+  Impl& m = *impl_;
+  const RunConfig& c = m.config();
+  fs::create_directories(m.run_dir);
+  if (m.options.resume.empty()) {
+    if (!checkpoint_steps(m.run_dir).empty())
+      throw Error(m.run_dir.string() + " already has checkpoints: pass --resume to continue it, or choose another --out");
+  } else {
+    m.load_checkpoint(find_checkpoint(m.options.resume == "latest" ? m.run_dir : fs::path(m.options.resume)));
+    m.truncate_metrics(m.step);
+  }
+  write_file_atomic(m.run_dir / "config.json", m.options.resolved.dump(2) + "\n");
+  m.metrics.open(m.run_dir / "metrics.jsonl", std::ios::app);
+  if (!m.metrics) throw Error("cannot write " + (m.run_dir / "metrics.jsonl").string());
+
+  std::int64_t params = 0;
+  for (const auto& p : m.model->parameters()) params += p.numel();
+  log::info("training " + c.model.backbone + " (" + std::to_string(params) + " parameters) with " + m.objective->name() +
+            " on " + (m.device.is_cuda() ? "cuda" : "cpu") + (m.bf16 ? " (bf16 autocast)" : "") + ", " +
+            std::to_string(m.loader->num_rows()) + " training rows; run dir " + m.run_dir.string());
+
+  g_stop_signal = 0;
+  struct sigaction action {}, old_int {}, old_term {};
+  action.sa_handler = on_stop_signal;
+  sigemptyset(&action.sa_mask);
+  sigaction(SIGINT, &action, &old_int);
+  sigaction(SIGTERM, &action, &old_term);
+
+  Progress progress("training", static_cast<std::uint64_t>(c.train.max_steps), "steps");
+  progress.update(static_cast<std::uint64_t>(m.step));
+  const auto start = std::chrono::steady_clock::now();
+  auto interval_start = start;
+  double interval_tokens = 0;
+  const std::int64_t chunks = c.train.grad_accum;
+  while (m.step < c.train.max_steps) {
+    const double lr = learning_rate(c.train, m.step);
+    for (auto& group : m.optimizer->param_groups()) group.options().set_lr(lr);
+    const Batch batch = to_device(m.loader->next(), m.device);
+    const Noised noised = m.objective->corrupt(batch, m.generator);
+    m.optimizer->zero_grad();
+    m.model->train();
+    const GradResult r = accumulate_gradients(*m.model, *m.objective, batch, noised, chunks, m.bf16);
+    const double grad_norm =
+        torch::nn::utils::clip_grad_norm_(m.model->parameters(),
+                                          c.optim.grad_clip > 0 ? c.optim.grad_clip : std::numeric_limits<double>::infinity());
+    const double loss = r.loss_sum / std::max(1.0, r.denominator);
+    if (std::isfinite(loss) && std::isfinite(grad_norm)) {
+      m.optimizer->step();
+      if (m.ema) m.ema->update(*m.model);
+      m.nonfinite_in_a_row = 0;
+    } else {
+      ++m.nonfinite_in_a_row;
+      const std::string what = "step " + std::to_string(m.step) + ": non-finite " +
+                               (std::isfinite(loss) ? "gradient" : "loss") + " (loss " + std::to_string(loss) +
+                               ", gradient norm " + std::to_string(grad_norm) + ")";
+      if (c.train.nonfinite == "stop" || m.nonfinite_in_a_row >= c.train.max_nonfinite)
+        throw Error(what + "; training stopped after " + std::to_string(m.nonfinite_in_a_row) +
+                    " non-finite step(s) in a row (train.nonfinite=" + c.train.nonfinite +
+                    ", train.max_nonfinite=" + std::to_string(c.train.max_nonfinite) +
+                    "); resume from the last checkpoint with a lower train.lr or train.precision=fp32");
+      log::warn(what + ": step skipped (" + std::to_string(m.nonfinite_in_a_row) + " in a row)");
+    }
+    ++m.step;
+    interval_tokens += r.tokens;
+    const auto now = std::chrono::steady_clock::now();
+    const double elapsed = m.elapsed_before + std::chrono::duration<double>(now - start).count();
+    if (m.step % c.train.log_every == 0 || m.step == c.train.max_steps) {
+      const double dt = std::chrono::duration<double>(now - interval_start).count();
+      Json line = {{"step", m.step}, {"split", "train"}, {"loss", loss}, {"lr", lr}, {"grad_norm", grad_norm},
+                   {"tokens_per_s", dt > 0 ? interval_tokens / dt : 0.0}, {"elapsed", elapsed}};
+      if (m.objective->is_bound()) line["nelbo_per_token"] = r.nelbo_sum / std::max(1.0, r.tokens);
+      m.write_metrics(line);
+      log::info("step " + std::to_string(m.step) + " loss " + fixed(loss) + " lr " + fixed(lr * 1e4, 3) + "e-4 " +
+                std::to_string(static_cast<long long>(dt > 0 ? interval_tokens / dt : 0)) + " tok/s");
+      interval_start = now;
+      interval_tokens = 0;
+    }
+    if (m.val_split && c.train.val_batches > 0 && (m.step % c.train.eval_every == 0 || m.step == c.train.max_steps)) {
+      const double val = m.validate();
+      Json line = {{"step", m.step}, {"split", "val"}, {"loss", val}, {"elapsed", elapsed}};
+      if (m.objective->is_bound()) {
+        line["nelbo_per_token"] = val;
+        line["ppl"] = std::exp(val);
+      }
+      m.write_metrics(line);
+      log::info("step " + std::to_string(m.step) + " validation " + (m.objective->is_bound() ? "NELBO/token " : "loss ") +
+                fixed(val) + (m.objective->is_bound() ? " (ppl <= " + fixed(std::exp(val), 2) + ")" : ""));
+    }
+    const bool stop = g_stop_signal != 0;
+    if (m.step % c.train.checkpoint_every == 0 || m.step == c.train.max_steps || stop) m.save_checkpoint(elapsed);
+    progress.update(static_cast<std::uint64_t>(m.step));
+    if (stop) {
+      log::info("stopped by signal " + std::to_string(g_stop_signal.load()) + " at step " + std::to_string(m.step) +
+                "; continue with 'unmask train --resume' and the same config");
+      break;
+    }
+  }
+  progress.finish();
+  sigaction(SIGINT, &old_int, nullptr);
+  sigaction(SIGTERM, &old_term, nullptr);
+  return m.step;
+}
+
+}  // namespace unmask

@@ -57,6 +57,9 @@ else
     "$VENV/bin/python" -m pip install -q "torch==$TORCH_VERSION"
     touch "$VENV/.complete"   # an interrupted install is redone, not reused
   fi
+  # matplotlib draws metrics (scripts/plot_metrics.py).
+  "$VENV/bin/python" -c "import matplotlib" 2>/dev/null || "$VENV/bin/python" -m pip install -q matplotlib
+  UNMASK_PYTHON="$VENV/bin/python"
   TORCH_PREFIX="$("$VENV/bin/python" -c 'import torch; print(torch.utils.cmake_prefix_path)' 2>/dev/null)"
 fi
 
@@ -65,13 +68,15 @@ fi
 # ---- configure and build -----------------------------------------------------
 CMAKE_ARGS=(-S "$ROOT" -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE="${CMAKE_BUILD_TYPE:-Release}")
 [[ -n "$TORCH_PREFIX" ]] && CMAKE_ARGS+=("-DCMAKE_PREFIX_PATH=$TORCH_PREFIX")
+[[ -n "${UNMASK_PYTHON:-}" ]] && CMAKE_ARGS+=("-DUNMASK_PYTHON=$UNMASK_PYTHON")
 # The CUDA-enabled wheel's CMake config needs a CUDA toolkit at configure time.
 CUDA_HOME="${CUDA_HOME:-/usr/local/cuda}"
 if [[ -x "$CUDA_HOME/bin/nvcc" ]]; then
   CMAKE_ARGS+=("-DCUDAToolkit_ROOT=$CUDA_HOME" "-DCMAKE_CUDA_COMPILER=$CUDA_HOME/bin/nvcc")
 fi
-if [[ ! -f "$BUILD_DIR/build.ninja" ]]; then
+if [[ ! -f "$BUILD_DIR/build.ninja" ]] || [[ -n "${UNMASK_PYTHON:-}" && "$(grep -s '^UNMASK_PYTHON:' "$BUILD_DIR/CMakeCache.txt" | cut -d= -f2)" != "$UNMASK_PYTHON" ]]; then
   say "configuring in $BUILD_DIR"
+  mkdir -p "$BUILD_DIR"
   cmake "${CMAKE_ARGS[@]}" -Wno-dev >"$BUILD_DIR.configure.log" 2>&1 || {
     cat "$BUILD_DIR.configure.log" >&2
     exit 1

@@ -71,6 +71,14 @@ std::string fixed(double v, int digits = 4) {
   return s.str();
 }
 
+std::string scientific(double v) {
+  std::ostringstream s;
+  s.setf(std::ios::scientific);
+  s.precision(2);
+  s << v;
+  return s.str();
+}
+
 // Flattens a config tree to "a.b" → value for comparisons.
 void flatten(const Json& j, const std::string& prefix, std::map<std::string, Json>& out) {
   if (j.is_object()) {
@@ -444,7 +452,7 @@ std::int64_t Trainer::run() {
                    {"tokens_per_s", dt > 0 ? interval_tokens / dt : 0.0}, {"elapsed", elapsed}};
       if (m.objective->is_bound()) line["nelbo_per_token"] = r.nelbo_sum / std::max(1.0, r.tokens);
       m.write_metrics(line);
-      log::info("step " + std::to_string(m.step) + " loss " + fixed(loss) + " lr " + fixed(lr * 1e4, 3) + "e-4 " +
+      log::info("step " + std::to_string(m.step) + " loss " + fixed(loss) + " lr " + scientific(lr) + " " +
                 std::to_string(static_cast<long long>(dt > 0 ? interval_tokens / dt : 0)) + " tok/s");
       interval_start = now;
       interval_tokens = 0;

@@ -86,6 +86,12 @@ void validate_run_config(const RunConfig& c) {
   require(t.log_every >= 1 && t.eval_every >= 1 && t.checkpoint_every >= 1 && t.val_batches >= 0,
           "train.log_every, train.eval_every and train.checkpoint_every must be at least 1");
   require(t.max_nonfinite >= 1, "train.max_nonfinite must be at least 1");
+  require(t.sample_every >= 0, "train.sample_every must be >= 0 (0 = off)");
+  require(c.sample.steps >= 1, fmt::format("sample.steps must be at least 1, got {}", c.sample.steps));
+  require(c.sample.temperature > 0, "sample.temperature must be positive");
+  require(c.sample.top_k >= 0, "sample.top_k must be >= 0 (0 = off)");
+  require(c.sample.top_p > 0 && c.sample.top_p <= 1, fmt::format("sample.top_p must be in (0, 1], got {}", c.sample.top_p));
+  require(c.sample.num >= 1 && c.sample.length >= 2, "sample.num must be >= 1 and sample.length >= 2");
   require(t.threads >= 0, "train.threads must be >= 0 (0 = LibTorch's default)");
   require(c.optim.beta1 >= 0 && c.optim.beta1 < 1 && c.optim.beta2 >= 0 && c.optim.beta2 < 1,
           "optim.beta1 and optim.beta2 must be in [0, 1)");

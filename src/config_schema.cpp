@@ -67,6 +67,7 @@ template <class V> void visit(V& v, TrainConfig& c) {
   v.field("log_every", c.log_every, "steps between metric lines");
   v.field("eval_every", c.eval_every, "steps between validation passes");
   v.field("val_batches", c.val_batches, "batches per validation pass");
+  v.field("sample_every", c.sample_every, "steps between sample printouts (0 = off)");
   v.field("checkpoint_every", c.checkpoint_every, "steps between checkpoints");
   v.field("nonfinite", c.nonfinite, "a NaN/inf loss or gradient skips the step, or stops the run", {"skip", "stop"});
   v.field("max_nonfinite", c.max_nonfinite, "stop after this many non-finite steps in a row");

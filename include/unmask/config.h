@@ -68,6 +68,7 @@ struct TrainConfig {
   std::int64_t log_every = 50;
   std::int64_t eval_every = 1000;
   std::int64_t val_batches = 16;      // batches per validation pass
+  std::int64_t sample_every = 1000;   // steps between sample printouts (0 = off)
   std::int64_t checkpoint_every = 1000;
   std::string nonfinite = "skip";     // skip | stop: what a NaN/inf loss or gradient does
   std::int64_t max_nonfinite = 10;    // stop after this many non-finite steps in a row

@@ -3,6 +3,8 @@
 
 #include <torch/types.h>
 
+#include <algorithm>
+
 #include "unmask/util/error.h"
 
 namespace unmask {
@@ -21,6 +23,7 @@ Batch DataLoader::next() {
   auto* tokens = batch.tokens.data_ptr<std::int64_t>();
   auto* mask = batch.pad_mask.data_ptr<bool>();
   for (std::int64_t b = 0; b < B; ++b) rows_.row(sampler_.next(), tokens + b * L, mask + b * L);
+  batch.has_padding = !std::all_of(mask, mask + B * L, [](bool m) { return m; });
   return batch;
 }
 

@@ -28,6 +28,10 @@ class D3pm : public Objective {
   }
 
   std::string name() const override { return diffusionbert_ ? "diffusionbert" : "d3pm"; }
+  const NoiseSchedule* schedule() const override { return schedule_.get(); }
+  at::Tensor time_condition(const at::Tensor& t) const override {  // step k − 1 for t = k/T
+    return (torch::ceil(t.to(torch::kFloat64) * config_.T - 1e-9) - 1).clamp(0, config_.T - 1).to(torch::kFloat32);
+  }
 
   Noised corrupt(const Batch& batch, at::Generator& gen) const override {
     const at::Tensor& x0 = batch.tokens;

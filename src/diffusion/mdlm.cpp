@@ -19,6 +19,10 @@ class Mdlm : public Objective {
       : config_(c.diffusion), special_(c.special), schedule_(make_schedule(c.diffusion, c.token_weights)) {}
 
   std::string name() const override { return "mdlm"; }
+  const NoiseSchedule* schedule() const override { return schedule_.get(); }
+  at::Tensor time_condition(const at::Tensor& t) const override {
+    return schedule_->sigma(t.to(torch::kFloat64)).to(torch::kFloat32);
+  }
 
   Noised corrupt(const Batch& batch, at::Generator& gen) const override {
     const at::Tensor& x0 = batch.tokens;

@@ -1,6 +1,8 @@
 // The objective registry.
 #include "unmask/diffusion/objective.h"
 
+#include <torch/torch.h>
+
 #include <functional>
 
 #include "objectives.h"
@@ -26,6 +28,8 @@ const Registry<ObjectiveFactory>& registry() {
 }
 
 }  // namespace
+
+at::Tensor Objective::time_condition(const at::Tensor& t) const { return torch::zeros_like(t, torch::kFloat32); }
 
 std::unique_ptr<Objective> make_objective(const ObjectiveContext& context) {
   return registry().get(context.diffusion.objective)(context);

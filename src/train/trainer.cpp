@@ -17,6 +17,7 @@
 #include "unmask/data/loader.h"
 #include "unmask/diffusion/spindle.h"
 #include "unmask/model/weights.h"
+#include "unmask/sampling/preview.h"
 #include "unmask/tokenizer/tokenizer.h"
 #include "unmask/train/checkpoint.h"
 #include "unmask/train/ema.h"
@@ -56,7 +57,10 @@ class AutocastGuard {
   bool enabled_, previous_ = false;
 };
 
-Batch to_device(const Batch& b, const torch::Device& d) { return {b.tokens.to(d), b.pad_mask.to(d)}; }
+Batch to_device(const Batch& b, const torch::Device& d) { return {b.tokens.to(d), b.pad_mask.to(d), b.has_padding}; }
+
+// The mask the backbone gets: none when nothing is padded.
+at::Tensor attention_mask(const Batch& b) { return b.has_padding ? b.pad_mask : at::Tensor(); }
 
 Noised slice(const Noised& n, std::int64_t start, std::int64_t len) {
   auto cut = [&](const at::Tensor& t) { return t.defined() ? t.narrow(0, start, len) : t; };
@@ -104,12 +108,13 @@ GradResult accumulate_gradients(BackboneImpl& model, const Objective& objective,
   GradResult r;
   bool bound = true;
   for (std::int64_t c = 0; c < chunks; ++c) {
-    const Batch part{batch.tokens.narrow(0, c * size, size), batch.pad_mask.narrow(0, c * size, size)};
+    const Batch part{batch.tokens.narrow(0, c * size, size), batch.pad_mask.narrow(0, c * size, size),
+                     batch.has_padding};
     const Noised n = slice(noised, c * size, size);
     at::Tensor logits;
     {
       AutocastGuard autocast(batch.tokens.device().type(), autocast_bf16);
-      logits = model.forward(n.x_t, n.cond, part.pad_mask);
+      logits = model.forward(n.x_t, n.cond, attention_mask(part));
     }
     const LossOutput out = objective.loss(logits.to(torch::kFloat32), part, n);
     out.loss_sum.backward();
@@ -152,6 +157,7 @@ struct Trainer::Impl {
   void save_checkpoint(double elapsed);
   void check_compatible(const fs::path& ckpt) const;
   double validate();
+  void print_samples();
   void write_metrics(const Json& line);
   void truncate_metrics(std::int64_t keep_through);
 };
@@ -334,7 +340,7 @@ double Trainer::Impl::validate() {
       at::Tensor logits;
       {
         AutocastGuard autocast(device.type(), bf16);
-        logits = model->forward(n.x_t, n.cond, b.pad_mask);
+        logits = model->forward(n.x_t, n.cond, attention_mask(b));
       }
       const LossOutput out = objective->loss(logits.to(torch::kFloat32), b, n);
       if (objective->is_bound()) {
@@ -349,6 +355,31 @@ double Trainer::Impl::validate() {
   model->train();
   if (ema) ema->swap_out(*model);
   return sum / std::max(1.0, count);
+}
+
+// A few samples with the EMA weights, logged and appended to samples.jsonl.
+// Own random streams and eval mode: the training RNG is untouched.
+void Trainer::Impl::print_samples() {
+  const RunConfig& c = config();
+  PreviewRequest r;
+  r.num = std::min<std::int64_t>(c.sample.num, 4);
+  r.length = std::min(c.sample.length, c.data.length);
+  r.steps = std::min(c.sample.steps, r.length);  // more steps than tokens adds nothing to a preview
+  r.picker.temperature = c.sample.temperature;
+  r.picker.top_k = c.sample.top_k;
+  r.picker.top_p = c.sample.top_p;
+  r.seed = static_cast<std::uint64_t>(c.seed) + static_cast<std::uint64_t>(step);
+  if (ema) ema->swap_in(*model);
+  model->eval();
+  const PreviewResult out = sample_preview(*model, *objective, tokenizer->special(), r);
+  model->train();
+  if (ema) ema->swap_out(*model);
+  std::ofstream file(run_dir / "samples.jsonl", std::ios::app);
+  for (std::int64_t i = 0; i < r.num; ++i) {
+    const std::string text = decode_sample(*tokenizer, out.ids[i]);
+    log::info("step " + std::to_string(step) + " sample " + std::to_string(i) + ": " + text);
+    file << Json({{"step", step}, {"index", i}, {"text", text}, {"nfe", out.network_calls}}).dump() << "\n";
+  }
 }
 
 void Trainer::Impl::write_metrics(const Json& line) {
@@ -468,6 +499,8 @@ std::int64_t Trainer::run() {
       log::info("step " + std::to_string(m.step) + " validation " + (m.objective->is_bound() ? "NELBO/token " : "loss ") +
                 fixed(val) + (m.objective->is_bound() ? " (ppl <= " + fixed(std::exp(val), 2) + ")" : ""));
     }
+    if (c.train.sample_every > 0 && (m.step % c.train.sample_every == 0 || m.step == c.train.max_steps))
+      m.print_samples();
     const bool stop = g_stop_signal != 0;
     if (m.step % c.train.checkpoint_every == 0 || m.step == c.train.max_steps || stop) m.save_checkpoint(elapsed);
     progress.update(static_cast<std::uint64_t>(m.step));

@@ -42,6 +42,10 @@ class Objective {
   virtual bool causal() const { return false; }
   // Whether nelbo_sum is a likelihood bound (or, for ar, the exact NLL).
   virtual bool is_bound() const { return true; }
+  // For samplers: the noise schedule (nullptr for mlm, roberta_diffusion, ar)
+  // and the backbone's time input at times t (B) in (0, 1].
+  virtual const NoiseSchedule* schedule() const { return nullptr; }
+  virtual at::Tensor time_condition(const at::Tensor& t) const;
 
   // Samples the corruption of a batch (times drawn from `gen`).
   virtual Noised corrupt(const Batch& batch, at::Generator& gen) const = 0;

@@ -92,14 +92,21 @@ PreviewResult sample_preview(BackboneImpl& model, const Objective& objective, co
   return out;
 }
 
-std::string decode_sample(const Tokenizer& tokenizer, const at::Tensor& row) {
+std::string decode_sample(const Tokenizer& tokenizer, const at::Tensor& row, bool cut_at_eos) {
+  std::string text;
   std::vector<int> ids;
   const auto* p = row.data_ptr<std::int64_t>();
-  for (std::int64_t i = 1; i < row.numel(); ++i) {
-    if (p[i] == tokenizer.special().eos) break;
+  for (std::int64_t i = 1; i <= row.numel(); ++i) {
+    if (i == row.numel() || p[i] == tokenizer.special().eos) {
+      text += tokenizer.decode(ids);
+      ids.clear();
+      if (i == row.numel() || cut_at_eos) break;
+      if (i + 1 < row.numel()) text += " [EOS] ";
+      continue;
+    }
     ids.push_back(static_cast<int>(p[i]));
   }
-  return tokenizer.decode(ids);
+  return text;
 }
 
 }  // namespace unmask

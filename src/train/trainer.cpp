@@ -376,7 +376,7 @@ void Trainer::Impl::print_samples() {
   if (ema) ema->swap_out(*model);
   std::ofstream file(run_dir / "samples.jsonl", std::ios::app);
   for (std::int64_t i = 0; i < r.num; ++i) {
-    const std::string text = decode_sample(*tokenizer, out.ids[i]);
+    const std::string text = decode_sample(*tokenizer, out.ids[i], c.data.mode == "pad");
     log::info("step " + std::to_string(step) + " sample " + std::to_string(i) + ": " + text);
     file << Json({{"step", step}, {"index", i}, {"text", text}, {"nfe", out.network_calls}}).dump() << "\n";
   }

@@ -34,7 +34,8 @@ struct PreviewResult {
 PreviewResult sample_preview(BackboneImpl& model, const Objective& objective, const SpecialTokens& special,
                              const PreviewRequest& request);
 
-// Text of a sampled row: BOS dropped, cut at the first EOS.
-std::string decode_sample(const Tokenizer& tokenizer, const at::Tensor& row);
+// Text of a sampled row, BOS dropped: cut at the first EOS, or (for rows of
+// packed documents) every EOS shown as " [EOS] ".
+std::string decode_sample(const Tokenizer& tokenizer, const at::Tensor& row, bool cut_at_eos);
 
 }  // namespace unmask

@@ -102,6 +102,7 @@ def main():
     ap.add_argument("--steps", type=int, default=40)
     ap.add_argument("--batch", type=int, default=32)
     ap.add_argument("--length", type=int, default=128)
+    ap.add_argument("--sizes", default="tiny,20M", help="comma-separated subset of tiny,20M")
     ap.add_argument("--work", default=os.path.join(tempfile.gettempdir(), "unmask-bench-train"))
     args = ap.parse_args()
     try:
@@ -114,8 +115,8 @@ def main():
     vocab = json.load(open(os.path.join(data, "meta.json")))["tokenizer"]["vocab_size"]
     peak = json.loads(subprocess.run([os.path.join(args.build, "unmask_bench_mm"), "1024", str(args.threads)],
                                      check=True, capture_output=True, text=True).stdout)["gflops"]
-    sizes = [{"name": "tiny", "hidden": 128, "layers": 4, "heads": 4},
-             {"name": "20M", "hidden": 512, "layers": 6, "heads": 8}]
+    sizes = [s for s in [{"name": "tiny", "hidden": 128, "layers": 4, "heads": 4},
+                         {"name": "20M", "hidden": 512, "layers": 6, "heads": 8}] if s["name"] in args.sizes.split(",")]
     print(f"CPU, {args.threads} threads, batch {args.batch} x {args.length} tokens, vocab {vocab}, fp32; "
           f"peak (LibTorch mm 1024^3): {peak:.1f} GFLOP/s\n")
     print("| model | params | unmask tok/s | Python HF tok/s | unmask / Python | unmask MFU | Python MFU |")

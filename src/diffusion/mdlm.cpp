@@ -34,15 +34,19 @@ class Mdlm : public Objective {
   }
 
   LossOutput loss(const at::Tensor& logits, const Batch& batch, const Noised& n) const override {
-    const at::Tensor nll = token_nll(log_probs_without_mask(logits, special_.mask), batch.tokens);  // (B, L)
-    at::Tensor weight;                                                                            // (B)
+    at::Tensor weight;  // (B)
     if (config_.T > 0) {
       weight = config_.T * discrete_step_weight(schedule_->alpha(n.t - 1.0 / config_.T), schedule_->alpha(n.t));
     } else {
       weight = schedule_->loss_weight(n.t);
     }
-    // SUBS carry-over: unmasked positions contribute neither loss nor gradient.
-    const at::Tensor w = torch::where(n.masked, weight.view({-1, 1}), 0.0).to(torch::kFloat32);  // (B, L)
+    // SUBS carry-over: unmasked positions contribute neither loss nor gradient,
+    // so only the masked rows of the logits are normalised.
+    const at::Tensor where = n.masked.nonzero();                          // (M, 2)
+    const at::Tensor rows = logits.index({where.select(1, 0), where.select(1, 1)});  // (M, V)
+    const at::Tensor nll = token_nll(log_probs_without_mask(rows, special_.mask),
+                                     batch.tokens.index({n.masked}));   // (M)
+    const at::Tensor w = weight.index_select(0, where.select(1, 0)).to(torch::kFloat32);
     const at::Tensor nelbo = (w * nll).sum();
     const at::Tensor tokens = batch.pad_mask.sum();
     return {nelbo / tokens.clamp_min(1), nelbo, tokens, nelbo.detach(), tokens};

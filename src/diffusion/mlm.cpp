@@ -39,10 +39,11 @@ class MaskedLm : public Objective {
   }
 
   LossOutput loss(const at::Tensor& logits, const Batch& batch, const Noised& n) const override {
-    const at::Tensor nll = token_nll(torch::log_softmax(logits.to(torch::kFloat32), -1), batch.tokens);  // (B, L)
-    const at::Tensor m = n.masked.to(torch::kFloat32);
-    const at::Tensor sum = (m * nll).sum();
-    const at::Tensor masked = m.sum();
+    // Only masked positions carry loss: normalise just those rows.
+    const at::Tensor rows = logits.index({n.masked}).to(torch::kFloat32);           // (M, V)
+    const at::Tensor nll = token_nll(torch::log_softmax(rows, -1), batch.tokens.index({n.masked}));  // (M)
+    const at::Tensor sum = nll.sum();
+    const at::Tensor masked = n.masked.sum();
     return {sum / masked.clamp_min(1), sum, masked, at::Tensor(), batch.pad_mask.sum()};
   }
 

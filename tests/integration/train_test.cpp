@@ -116,6 +116,20 @@ TEST(Train, RunWritesMetricsCheckpointsAndKeepsTheLastOnes) {
   EXPECT_NE(again.err.find("already has checkpoints: pass --resume"), std::string::npos) << again.err;
 }
 
+TEST(Train, RetentionKeepsTheLastKPlusEveryMth) {
+  TempDir dir;
+  const auto config = write_config(dir.path(), kMdlm, R"(, "checkpoint_every": 2, "sample_every": 0)");
+  const auto r = train(config, dir / "run", {"--set", "checkpoint.keep_last=2", "--set", "checkpoint.keep_every=6"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  std::size_t entries = 0;
+  for (const auto& e : fs::directory_iterator(dir / "run" / "checkpoints")) entries += e.path().filename() != "" ? 1 : 0;
+  EXPECT_EQ(entries, 4u);  // latest + three checkpoints, nothing half written
+  for (const char* kept : {"step-0000006", "step-0000010", "step-0000012"})
+    EXPECT_TRUE(fs::exists(dir / "run" / "checkpoints" / kept)) << kept;
+  for (const char* gone : {"step-0000002", "step-0000004", "step-0000008"})
+    EXPECT_FALSE(fs::exists(dir / "run" / "checkpoints" / gone)) << gone;
+}
+
 TEST(Train, ResumedRunReproducesTheUninterruptedLossesExactly) {
   TempDir dir;
   const auto config = write_config(dir.path(), kMdlm);

@@ -117,7 +117,8 @@ GradResult accumulate_gradients(BackboneImpl& model, const Objective& objective,
       logits = model.forward(n.x_t, n.cond, attention_mask(part));
     }
     const LossOutput out = objective.loss(logits.to(torch::kFloat32), part, n);
-    out.loss_sum.backward();
+    // One chunk: back-propagate the normalised loss and skip the rescaling pass.
+    (chunks == 1 ? out.loss : out.loss_sum).backward();
     r.loss_sum += out.loss_sum.item<double>();
     r.denominator += out.denominator.item<double>();
     r.tokens += out.tokens.item<double>();
@@ -125,10 +126,12 @@ GradResult accumulate_gradients(BackboneImpl& model, const Objective& objective,
     else bound = false;
   }
   if (!bound) r.nelbo_sum = std::nan("");
-  const double scale = 1.0 / std::max(1.0, r.denominator);
-  torch::NoGradGuard guard;
-  for (auto& p : model.parameters())
-    if (p.grad().defined()) p.grad().mul_(scale);
+  if (chunks > 1) {
+    const double scale = 1.0 / std::max(1.0, r.denominator);
+    torch::NoGradGuard guard;
+    for (auto& p : model.parameters())
+      if (p.grad().defined()) p.grad().mul_(scale);
+  }
   return r;
 }
 

@@ -217,6 +217,17 @@ TEST(Train, NonFiniteStepsAreSkippedThenStopTheRun) {
   EXPECT_NE(stop.err.find("training stopped after 1 non-finite step(s)"), std::string::npos) << stop.err;
 }
 
+TEST(Train, Bf16AutocastRunsOnTheCpuToo) {
+  TempDir dir;
+  const auto config = write_config(dir.path(), kMdlm, R"(, "precision": "bf16", "max_steps": 8)");
+  const auto r = train(config, dir / "run");
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.err.find("(bf16 autocast)"), std::string::npos) << r.err;
+  const auto losses = train_losses(dir / "run");
+  ASSERT_EQ(losses.size(), 8u);
+  for (const auto& [step, loss] : losses) EXPECT_TRUE(std::isfinite(loss) && loss > 0) << step;
+}
+
 TEST(Train, BadRequestsAreClearErrors) {
   TempDir dir;
   const auto config = write_config(dir.path(), kMdlm);

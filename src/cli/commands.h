@@ -19,7 +19,8 @@ void add_config_commands(CLI::App& app);
 void add_tokenizer_commands(CLI::App& app);
 void add_data_commands(CLI::App& app);
 void add_train_command(CLI::App& app);
-void add_pending_commands(CLI::App& app);  // sample, eval: later work
+void add_sample_command(CLI::App& app);
+void add_pending_commands(CLI::App& app);  // eval: later work
 
 std::vector<std::filesystem::path> to_paths(const std::vector<std::string>& items);
 

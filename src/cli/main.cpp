@@ -23,6 +23,7 @@ int main(int argc, char** argv) {
   cli::add_tokenizer_commands(app);
   cli::add_data_commands(app);
   cli::add_train_command(app);
+  cli::add_sample_command(app);
   cli::add_pending_commands(app);
   cli::add_config_commands(app);
 

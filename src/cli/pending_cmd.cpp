@@ -1,5 +1,5 @@
 // Subcommands of the CLI contract whose implementation arrives with later
-// work (samplers, evaluation). They parse their documented options
+// work (evaluation). They parse their documented options
 // and then say clearly that they are not built yet.
 #include "commands.h"
 #include "unmask/util/error.h"
@@ -17,9 +17,6 @@ void pending(CLI::App* cmd, const std::string& name, const std::string& arrives_
 }  // namespace
 
 void add_pending_commands(CLI::App& app) {
-  auto* sample = app.add_subcommand("sample", "Sample text by iterative denoising (not built yet)");
-  pending(sample, "sample", "the samplers");
-
   auto* eval = app.add_subcommand("eval", "Evaluate checkpoints and samples (not built yet)");
   eval->require_subcommand(1);
   const char* kinds[][2] = {{"ppl", "ELBO perplexity of a checkpoint on prepared data"},

@@ -17,7 +17,7 @@
 #include "unmask/data/loader.h"
 #include "unmask/diffusion/spindle.h"
 #include "unmask/model/weights.h"
-#include "unmask/sampling/preview.h"
+#include "unmask/sampling/sampler.h"
 #include "unmask/tokenizer/tokenizer.h"
 #include "unmask/train/checkpoint.h"
 #include "unmask/train/ema.h"
@@ -364,7 +364,7 @@ double Trainer::Impl::validate() {
 // Own random streams and eval mode: the training RNG is untouched.
 void Trainer::Impl::print_samples() {
   const RunConfig& c = config();
-  PreviewRequest r;
+  SampleRequest r;
   r.num = std::min<std::int64_t>(c.sample.num, 4);
   r.length = std::min(c.sample.length, c.data.length);
   r.steps = std::min(c.sample.steps, r.length);  // more steps than tokens adds nothing to a preview
@@ -374,7 +374,7 @@ void Trainer::Impl::print_samples() {
   r.seed = static_cast<std::uint64_t>(c.seed) + static_cast<std::uint64_t>(step);
   if (ema) ema->swap_in(*model);
   model->eval();
-  const PreviewResult out = sample_preview(*model, *objective, tokenizer->special(), r);
+  const SampleResult out = run_sampler(*model, *objective, tokenizer->special(), r);
   model->train();
   if (ema) ema->swap_out(*model);
   std::ofstream file(run_dir / "samples.jsonl", std::ios::app);

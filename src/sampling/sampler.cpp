@@ -1,22 +1,28 @@
 // Ancestral unmasking (MDLM diffusion.py _ddpm_update: a masked position at t
 // is revealed at s < t with probability (α_s − α_t)/(1 − α_t), its token drawn
-// from p_θ(x0 | x_t) with [MASK] excluded) and left-to-right AR decoding.
-#include "unmask/sampling/preview.h"
+// from p_θ(x0 | x_t) with [MASK] excluded), its cached variant
+// (_ddpm_caching_update), and left-to-right AR decoding.
+#include "unmask/sampling/sampler.h"
 
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <limits>
 
 #include "unmask/diffusion/masking.h"
+#include "unmask/util/error.h"
 #include "unmask/util/hash.h"
 
 namespace unmask {
 namespace {
 
-std::vector<at::Generator> streams(std::int64_t n, std::uint64_t seed) {
+std::uint64_t stream_seed(std::uint64_t seed, std::int64_t index) {
+  return splitmix64(splitmix64(seed) ^ static_cast<std::uint64_t>(index));
+}
+
+std::vector<at::Generator> streams(const SampleRequest& r) {
   std::vector<at::Generator> out;
-  for (std::int64_t i = 0; i < n; ++i)
-    out.push_back(at::detail::createCPUGenerator(splitmix64(splitmix64(seed) ^ static_cast<std::uint64_t>(i))));
+  for (std::int64_t i = 0; i < r.num; ++i) out.push_back(at::detail::createCPUGenerator(stream_seed(r.seed, r.first_index + i)));
   return out;
 }
 
@@ -27,13 +33,16 @@ at::Tensor pick_rows(const TokenPicker& picker, const at::Tensor& logits, std::v
   return torch::cat(ids).to(logits.device());
 }
 
-PreviewResult autoregressive(BackboneImpl& model, const SpecialTokens& special, const PreviewRequest& r,
-                             const torch::Device& device) {
+SampleResult autoregressive(BackboneImpl& model, const SpecialTokens& special, const SampleRequest& r,
+                            const torch::Device& device) {
   const TokenPicker picker(r.picker);
-  auto gens = streams(r.num, r.seed);
+  auto gens = streams(r);
   at::Tensor x = torch::full({r.num, 1}, special.bos, torch::TensorOptions().dtype(torch::kLong).device(device));
-  PreviewResult out;
-  for (std::int64_t pos = 1; pos < r.length; ++pos) {
+  if (!r.prompt.empty())
+    x = torch::cat({x, torch::tensor(std::vector<std::int64_t>(r.prompt.begin(), r.prompt.end()), torch::kLong)
+                           .to(device).unsqueeze(0).expand({r.num, -1})}, 1);
+  SampleResult out;
+  for (std::int64_t pos = x.size(1); pos < r.length; ++pos) {
     const at::Tensor logits = model.forward(x, at::Tensor(), at::Tensor()).select(1, pos - 1).to(torch::kFloat32);
     ++out.network_calls;
     x = torch::cat({x, pick_rows(picker, logits, gens).unsqueeze(1)}, 1);
@@ -44,25 +53,43 @@ PreviewResult autoregressive(BackboneImpl& model, const SpecialTokens& special, 
 
 }  // namespace
 
-PreviewResult sample_preview(BackboneImpl& model, const Objective& objective, const SpecialTokens& special,
-                             const PreviewRequest& r) {
+std::vector<std::string> sampler_names() { return {"ancestral", "cached"}; }
+
+SampleResult run_sampler(BackboneImpl& model, const Objective& objective, const SpecialTokens& special,
+                         const SampleRequest& r) {
+  const auto names = sampler_names();
+  if (std::find(names.begin(), names.end(), r.sampler) == names.end())
+    throw Error("unknown sampler '" + r.sampler + "' (known: ancestral, cached)");
+  if (r.steps < 1) throw Error("steps must be at least 1, got " + std::to_string(r.steps));
+  if (r.num < 1) throw Error("the number of samples must be at least 1");
+  if (static_cast<std::int64_t>(r.prompt.size()) + 2 > r.length)
+    throw Error("a prompt of " + std::to_string(r.prompt.size()) + " tokens does not fit in length " +
+                std::to_string(r.length) + " (BOS + prompt + at least one token; use a larger --length)");
   torch::NoGradGuard guard;
   const torch::Device device = model.parameters().front().device();
-  if (objective.causal()) return autoregressive(model, special, r, device);
+  SampleResult out;
+  for (std::int64_t i = 0; i < r.num; ++i) out.seeds.push_back(stream_seed(r.seed, r.first_index + i));
+  if (objective.causal()) {
+    auto result = autoregressive(model, special, r, device);
+    result.seeds = out.seeds;
+    return result;
+  }
   const auto linear = make_schedule([] {
     DiffusionConfig c;
     c.schedule = "linear";
     return c;
   }());
   const NoiseSchedule& schedule = objective.schedule() ? *objective.schedule() : *linear;
+  // ddpm_cache reuses a prediction only when it cannot depend on t.
+  const bool cache = r.sampler == "cached" && model.options().model.time_conditioning == "none";
   const TokenPicker picker(r.picker);
-  auto gens = streams(r.num, r.seed);
+  auto gens = streams(r);
   const auto opts = torch::TensorOptions().dtype(torch::kLong).device(device);
   at::Tensor x = torch::full({r.num, r.length}, special.mask, opts);  // (N, L)
   x.select(1, 0).fill_(special.bos);
-  const at::Tensor all;  // no padding: attention without a mask
-  PreviewResult out;
-  at::Tensor last_logits;
+  for (std::size_t j = 0; j < r.prompt.size(); ++j) x.select(1, static_cast<std::int64_t>(j) + 1).fill_(r.prompt[j]);
+  const at::Tensor no_padding;  // attention without a mask
+  at::Tensor lp;                // (N, L, V) log p(x0 | x_t) of the last network call
   for (std::int64_t n = 0; n < r.steps; ++n) {
     const at::Tensor masked = x == special.mask;
     if (!masked.any().item<bool>()) break;
@@ -71,22 +98,28 @@ PreviewResult sample_preview(BackboneImpl& model, const Objective& objective, co
     const double a_t = schedule.alpha(tt)[0].item<double>();
     const double a_s = s <= 0 ? 1.0 : schedule.alpha(torch::full({1}, s, torch::kFloat64)).item<double>();
     const double reveal = (a_s - a_t) / (1 - a_t);
-    last_logits = model.forward(x, objective.time_condition(tt).to(device), all).to(torch::kFloat32);  // (N, L, V)
-    ++out.network_calls;
-    const at::Tensor lp = log_probs_without_mask(last_logits, special.mask);
+    if (!lp.defined() || !cache) {
+      lp = log_probs_without_mask(model.forward(x, objective.time_condition(tt).to(device), no_padding), special.mask);
+      ++out.network_calls;
+    }
     std::vector<at::Tensor> rows;
     for (std::int64_t i = 0; i < r.num; ++i) {
       const at::Tensor u = at::rand({r.length}, gens[i], torch::kFloat64).to(device);
       const at::Tensor tokens = picker.pick(lp[i], gens[i]).to(device);  // (L)
       rows.push_back(torch::where(masked[i].logical_and(u < reveal), tokens, x[i]));
     }
-    x = torch::stack(rows);
+    const at::Tensor next = torch::stack(rows);
+    if (!torch::equal(next, x)) lp = at::Tensor();  // a token changed: the cache is stale
+    x = next;
   }
   const at::Tensor masked = x == special.mask;
   if (masked.any().item<bool>()) {  // a final greedy denoise of what is still masked
-    last_logits = model.forward(x, objective.time_condition(torch::full({r.num}, 1.0 / r.steps, torch::kFloat64)).to(device), all);
-    ++out.network_calls;
-    x = torch::where(masked, log_probs_without_mask(last_logits, special.mask).argmax(-1), x);
+    const at::Tensor tt = torch::full({r.num}, 1.0 / r.steps, torch::kFloat64);
+    if (!lp.defined() || !cache) {
+      lp = log_probs_without_mask(model.forward(x, objective.time_condition(tt).to(device), no_padding), special.mask);
+      ++out.network_calls;
+    }
+    x = torch::where(masked, lp.argmax(-1), x);
   }
   out.ids = x.cpu();
   return out;

@@ -1,0 +1,27 @@
+// Entry point of `unmask sample` for the CLI (torch-free header).
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+namespace unmask {
+
+struct SampleCliRequest {
+  std::string checkpoint;     // run dir (its latest) or checkpoint dir
+  std::int64_t num = -1;      // -1: sample.num of the checkpoint's config
+  std::int64_t length = -1;   // -1: sample.length
+  std::int64_t steps = -1;    // -1: sample.steps
+  std::string sampler;        // "": sample.sampler
+  std::string prompt;
+  double temperature = -1;    // < 0: sample.temperature
+  std::int64_t top_k = -1;    // < 0: sample.top_k
+  double top_p = -1;          // < 0: sample.top_p
+  std::int64_t seed = -1;     // < 0: the config's seed
+  std::string out;            // JSONL file; "" = text to stdout
+  std::string device = "auto";
+  bool no_ema = false;        // use the raw weights even when the checkpoint has EMA
+};
+
+void run_sampling(const SampleCliRequest& request);
+
+}  // namespace unmask

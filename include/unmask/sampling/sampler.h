@@ -1,0 +1,50 @@
+// Iterative denoising samplers (registered by name): `ancestral` (MDLM
+// `ddpm`, D3PM: the exact reverse step of the checkpoint's schedule) and
+// `cached` (MDLM `ddpm_cache`: when no token changed and the model is
+// time-independent, the previous x0 prediction is reused without a network
+// call). The ar objective decodes left to right. Every sample draws from its
+// own random stream, seeded from the run seed and its index, so sample i is
+// the same whatever the batch size or the other samples.
+#pragma once
+
+#include <ATen/core/Tensor.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "unmask/diffusion/objective.h"
+#include "unmask/model/backbone.h"
+#include "unmask/sampling/token_picker.h"
+#include "unmask/tokenizer/tokenizer.h"
+
+namespace unmask {
+
+struct SampleRequest {
+  std::string sampler = "ancestral";  // ancestral | cached
+  std::int64_t num = 2;
+  std::int64_t length = 64;           // BOS included
+  std::int64_t steps = 64;            // denoising steps (masked objectives)
+  PickerOptions picker;
+  std::uint64_t seed = 0;
+  std::int64_t first_index = 0;       // stream of sample i is seeded with (seed, first_index + i)
+  std::vector<int> prompt;            // tokens fixed after BOS (never changed)
+};
+
+struct SampleResult {
+  at::Tensor ids;                      // (num, length) int64 on the CPU
+  std::int64_t network_calls = 0;
+  std::vector<std::uint64_t> seeds;    // per-sample stream seeds
+};
+
+std::vector<std::string> sampler_names();
+
+// Error for bad requests (unknown sampler, steps < 1, prompt too long, ...).
+SampleResult run_sampler(BackboneImpl& model, const Objective& objective, const SpecialTokens& special,
+                         const SampleRequest& request);
+
+// Text of a sampled row, BOS dropped: cut at the first EOS, or (for rows of
+// packed documents) every EOS shown as " [EOS] ".
+std::string decode_sample(const Tokenizer& tokenizer, const at::Tensor& row, bool cut_at_eos);
+
+}  // namespace unmask

@@ -1,0 +1,27 @@
+// `unmask sample`.
+#include "commands.h"
+#include "unmask/sampling/run.h"
+
+namespace unmask::cli {
+
+void add_sample_command(CLI::App& app) {
+  auto* cmd = app.add_subcommand("sample", "Sample text from a checkpoint by iterative denoising");
+  auto r = std::make_shared<SampleCliRequest>();
+  cmd->add_option("--checkpoint", r->checkpoint, "run directory (its latest checkpoint) or a checkpoint directory")
+      ->required();
+  cmd->add_option("--num", r->num, "number of samples (default: sample.num)");
+  cmd->add_option("--length", r->length, "tokens per sample, BOS included (default: sample.length)");
+  cmd->add_option("--steps", r->steps, "denoising steps (default: sample.steps)");
+  cmd->add_option("--sampler", r->sampler, "ancestral | cached (default: sample.sampler)");
+  cmd->add_option("--prompt", r->prompt, "text that every sample starts with (never changed)");
+  cmd->add_option("--temperature", r->temperature, "softmax temperature");
+  cmd->add_option("--top-k", r->top_k, "keep the k most likely tokens (0 = off)");
+  cmd->add_option("--top-p", r->top_p, "nucleus mass in (0, 1] (1 = off)");
+  cmd->add_option("--seed", r->seed, "seed of the per-sample random streams (default: the run's seed)");
+  cmd->add_option("--out", r->out, "write JSONL (text, ids, seed, sampler, steps, nfe, seconds) instead of text");
+  cmd->add_option("--device", r->device, "auto | cpu | cuda")->capture_default_str();
+  cmd->add_flag("--no-ema", r->no_ema, "use the raw weights even when the checkpoint has EMA weights");
+  on_run(cmd, [r] { run_sampling(*r); });
+}
+
+}  // namespace unmask::cli

@@ -12,7 +12,9 @@ void add_sample_command(CLI::App& app) {
   cmd->add_option("--num", r->num, "number of samples (default: sample.num)");
   cmd->add_option("--length", r->length, "tokens per sample, BOS included (default: sample.length)");
   cmd->add_option("--steps", r->steps, "denoising steps (default: sample.steps)");
-  cmd->add_option("--sampler", r->sampler, "ancestral | cached (default: sample.sampler)");
+  cmd->add_option("--sampler", r->sampler, "ancestral | cached | first_hitting | confidence (default: sample.sampler)");
+  cmd->add_option("--confidence", r->confidence, "confidence sampler: maxprob | margin | entropy")->capture_default_str();
+  cmd->add_option("--k-schedule", r->k_schedule, "confidence sampler: linear | cosine")->capture_default_str();
   cmd->add_option("--prompt", r->prompt, "text that every sample starts with (never changed)");
   cmd->add_option("--temperature", r->temperature, "softmax temperature");
   cmd->add_option("--top-k", r->top_k, "keep the k most likely tokens (0 = off)");

@@ -62,6 +62,8 @@ void run_sampling(const SampleCliRequest& q) {
   r.picker.top_p = q.top_p >= 0 ? q.top_p : config.sample.top_p;
   r.seed = static_cast<std::uint64_t>(q.seed >= 0 ? q.seed : config.seed);
   if (!q.prompt.empty()) r.prompt = tokenizer->encode(q.prompt);
+  r.confidence = q.confidence;
+  r.k_schedule = q.k_schedule;
   if (r.length > config.model.max_length && config.model.backbone == "bert")
     throw Error("--length " + std::to_string(r.length) + " exceeds the model's model.max_length " +
                 std::to_string(config.model.max_length));

@@ -7,6 +7,7 @@
 #include <torch/torch.h>
 
 #include <algorithm>
+#include <cmath>
 #include <limits>
 
 #include "unmask/diffusion/masking.h"
@@ -53,13 +54,100 @@ SampleResult autoregressive(BackboneImpl& model, const SpecialTokens& special, c
 
 }  // namespace
 
-std::vector<std::string> sampler_names() { return {"ancestral", "cached"}; }
+// Zheng et al. 2024 (arXiv 2409.02908) first-hitting sampler. With n masked
+// tokens at time t, each still masked w.p. m(s)/m(t) at s < t (m = 1 − α), the
+// first of them is revealed when m(s) = m(t)·u^{1/n}; s is found by bisection
+// (closed form t·u^{1/n} for the linear and log-linear schedules). The token is
+// one masked position chosen uniformly, drawn from p_θ(x0 | x_t).
+void first_hitting(BackboneImpl& model, const Objective& objective, const NoiseSchedule& schedule,
+                   const SpecialTokens& special, const SampleRequest& r, const TokenPicker& picker,
+                   std::vector<at::Generator>& gens, at::Tensor& x, SampleResult& out) {
+  const torch::Device device = x.device();
+  std::vector<double> t(static_cast<std::size_t>(r.num), 1.0);
+  out.times.assign(static_cast<std::size_t>(r.num), {});
+  auto mask_prob = [&](double v) { return 1.0 - schedule.alpha(torch::full({1}, v, torch::kFloat64)).item<double>(); };
+  while ((x == special.mask).any().item<bool>()) {
+    const at::Tensor counts = (x == special.mask).sum(1).cpu();  // (N)
+    std::vector<double> next(t);
+    for (std::int64_t i = 0; i < r.num; ++i) {
+      const auto n = counts[i].item<std::int64_t>();
+      if (n == 0) continue;
+      const double u = at::rand({1}, gens[i], torch::kFloat64).clamp_min(1e-300).item<double>();
+      const double target = mask_prob(t[i]) * std::pow(u, 1.0 / static_cast<double>(n));
+      double lo = 0.0, hi = t[i];
+      for (int it = 0; it < 60; ++it) {
+        const double mid = 0.5 * (lo + hi);
+        (mask_prob(mid) < target ? lo : hi) = mid;
+      }
+      next[i] = 0.5 * (lo + hi);
+    }
+    const at::Tensor tt = torch::tensor(next, torch::kFloat64);
+    const at::Tensor lp = log_probs_without_mask(model.forward(x, objective.time_condition(tt).to(device), at::Tensor()),
+                                                 special.mask);
+    ++out.network_calls;
+    for (std::int64_t i = 0; i < r.num; ++i) {
+      const at::Tensor positions = (x[i] == special.mask).nonzero().squeeze(1).cpu();
+      if (positions.numel() == 0) continue;
+      const auto pick = at::randint(positions.numel(), {1}, gens[i], torch::kLong).item<std::int64_t>();
+      const auto pos = positions[pick].item<std::int64_t>();
+      x[i][pos] = picker.pick(lp[i][pos].unsqueeze(0), gens[i]).item<std::int64_t>();
+      t[static_cast<std::size_t>(i)] = next[static_cast<std::size_t>(i)];
+      out.times[static_cast<std::size_t>(i)].push_back(next[static_cast<std::size_t>(i)]);
+    }
+  }
+}
+
+// MaskGIT (Chang et al. 2022) / LLaDA (Nie et al. 2025) confidence decoding:
+// at each of `steps` steps, every masked position gets a drawn token and a
+// confidence (its probability, the top-1 − top-2 margin, or minus the
+// entropy); the k most confident are revealed, k following a linear or cosine
+// schedule of the number still masked.
+void confidence(BackboneImpl& model, const Objective& objective, const SpecialTokens& special, const SampleRequest& r,
+                const TokenPicker& picker, std::vector<at::Generator>& gens, at::Tensor& x, SampleResult& out) {
+  const torch::Device device = x.device();
+  const auto total = (x[0] == special.mask).sum().item<std::int64_t>();
+  for (std::int64_t n = 0; n < r.steps && (x == special.mask).any().item<bool>(); ++n) {
+    const double done = static_cast<double>(n + 1) / r.steps;
+    const double left = r.k_schedule == "cosine" ? std::cos(M_PI / 2 * done) : 1.0 - done;
+    const auto remaining = static_cast<std::int64_t>(std::llround(static_cast<double>(total) * left));
+    const at::Tensor tt = torch::full({r.num}, 1.0 - static_cast<double>(n) / r.steps, torch::kFloat64);
+    const at::Tensor lp = log_probs_without_mask(model.forward(x, objective.time_condition(tt).to(device), at::Tensor()),
+                                                 special.mask);  // (N, L, V)
+    ++out.network_calls;
+    for (std::int64_t i = 0; i < r.num; ++i) {
+      const at::Tensor masked = x[i] == special.mask;
+      const std::int64_t k = masked.sum().item<std::int64_t>() - remaining;
+      if (k <= 0) continue;
+      const at::Tensor filtered = picker.log_probs(lp[i]);                  // (L, V) float64
+      const at::Tensor tokens = picker.pick(lp[i], gens[i]).to(device);     // (L)
+      at::Tensor score;
+      if (r.confidence == "margin") {
+        const at::Tensor top2 = std::get<0>(filtered.exp().topk(2, -1));
+        score = top2.select(1, 0) - top2.select(1, 1);
+      } else if (r.confidence == "entropy") {
+        const at::Tensor p = filtered.exp();
+        score = (p * filtered.clamp_min(-1e300)).nan_to_num(0.0).sum(-1);  // −H
+      } else {
+        score = filtered.gather(-1, tokens.unsqueeze(-1)).squeeze(-1);       // log p of the drawn token
+      }
+      score = score.masked_fill(masked.logical_not(), -std::numeric_limits<double>::infinity());
+      const at::Tensor chosen = std::get<1>(score.topk(k));
+      x[i].index_put_({chosen}, tokens.index({chosen}));
+    }
+  }
+}
+
+std::vector<std::string> sampler_names() { return {"ancestral", "cached", "confidence", "first_hitting"}; }
 
 SampleResult run_sampler(BackboneImpl& model, const Objective& objective, const SpecialTokens& special,
                          const SampleRequest& r) {
   const auto names = sampler_names();
   if (std::find(names.begin(), names.end(), r.sampler) == names.end())
-    throw Error("unknown sampler '" + r.sampler + "' (known: ancestral, cached)");
+    throw Error("unknown sampler '" + r.sampler + "' (known: ancestral, cached, confidence, first_hitting)");
+  if (r.confidence != "maxprob" && r.confidence != "margin" && r.confidence != "entropy")
+    throw Error("unknown confidence '" + r.confidence + "' (valid: maxprob, margin, entropy)");
+  if (r.k_schedule != "linear" && r.k_schedule != "cosine")
+    throw Error("unknown confidence schedule '" + r.k_schedule + "' (valid: linear, cosine)");
   if (r.steps < 1) throw Error("steps must be at least 1, got " + std::to_string(r.steps));
   if (r.num < 1) throw Error("the number of samples must be at least 1");
   if (static_cast<std::int64_t>(r.prompt.size()) + 2 > r.length)
@@ -88,6 +176,12 @@ SampleResult run_sampler(BackboneImpl& model, const Objective& objective, const 
   at::Tensor x = torch::full({r.num, r.length}, special.mask, opts);  // (N, L)
   x.select(1, 0).fill_(special.bos);
   for (std::size_t j = 0; j < r.prompt.size(); ++j) x.select(1, static_cast<std::int64_t>(j) + 1).fill_(r.prompt[j]);
+  if (r.sampler == "first_hitting" || r.sampler == "confidence") {
+    if (r.sampler == "first_hitting") first_hitting(model, objective, schedule, special, r, picker, gens, x, out);
+    else confidence(model, objective, special, r, picker, gens, x, out);
+    out.ids = x.cpu();
+    return out;
+  }
   const at::Tensor no_padding;  // attention without a mask
   at::Tensor lp;                // (N, L, V) log p(x0 | x_t) of the last network call
   for (std::int64_t n = 0; n < r.steps; ++n) {

@@ -20,6 +20,8 @@ struct SampleCliRequest {
   std::string out;            // JSONL file; "" = text to stdout
   std::string device = "auto";
   bool no_ema = false;        // use the raw weights even when the checkpoint has EMA
+  std::string confidence = "maxprob";  // confidence sampler: maxprob | margin | entropy
+  std::string k_schedule = "linear";   // confidence sampler: linear | cosine
 };
 
 void run_sampling(const SampleCliRequest& request);

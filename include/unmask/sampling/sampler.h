@@ -1,8 +1,10 @@
-// Iterative denoising samplers (registered by name): `ancestral` (MDLM
-// `ddpm`, D3PM: the exact reverse step of the checkpoint's schedule) and
-// `cached` (MDLM `ddpm_cache`: when no token changed and the model is
-// time-independent, the previous x0 prediction is reused without a network
-// call). The ar objective decodes left to right. Every sample draws from its
+// Iterative denoising samplers (chosen by name): `ancestral` (MDLM `ddpm`,
+// D3PM: the exact reverse step of the checkpoint's schedule), `cached` (MDLM
+// `ddpm_cache`: when no token changed and the model is time-independent, the
+// previous x0 prediction is reused without a network call), `first_hitting`
+// (Zheng et al. 2024: exact, one token and one network call per step) and
+// `confidence` (MaskGIT/LLaDA: the k most confident positions per step). The
+// ar objective decodes left to right. Every sample draws from its
 // own random stream, seeded from the run seed and its index, so sample i is
 // the same whatever the batch size or the other samples.
 #pragma once
@@ -21,7 +23,7 @@
 namespace unmask {
 
 struct SampleRequest {
-  std::string sampler = "ancestral";  // ancestral | cached
+  std::string sampler = "ancestral";  // ancestral | cached | first_hitting | confidence
   std::int64_t num = 2;
   std::int64_t length = 64;           // BOS included
   std::int64_t steps = 64;            // denoising steps (masked objectives)
@@ -29,12 +31,15 @@ struct SampleRequest {
   std::uint64_t seed = 0;
   std::int64_t first_index = 0;       // stream of sample i is seeded with (seed, first_index + i)
   std::vector<int> prompt;            // tokens fixed after BOS (never changed)
+  std::string confidence = "maxprob"; // confidence: maxprob | margin | entropy
+  std::string k_schedule = "linear";  // confidence: how many positions per step (linear | cosine)
 };
 
 struct SampleResult {
   at::Tensor ids;                      // (num, length) int64 on the CPU
   std::int64_t network_calls = 0;
   std::vector<std::uint64_t> seeds;    // per-sample stream seeds
+  std::vector<std::vector<double>> times;  // first_hitting: the reveal times of each sample
 };
 
 std::vector<std::string> sampler_names();

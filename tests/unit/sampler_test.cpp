@@ -1,0 +1,132 @@
+// Token picking (top-k/top-p support, float64 Gumbel frequencies by a χ² test
+// including a rare class) and the samplers' invariants on a tiny model:
+// first_hitting makes exactly one call per token with strictly decreasing
+// times; confidence fills everything within its steps; prompts never change.
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include <cmath>
+
+#include "torch_test_util.h"
+#include "unmask/diffusion/objective.h"
+#include "unmask/sampling/sampler.h"
+#include "unmask/util/error.h"
+
+namespace unmask {
+namespace {
+
+at::Tensor probs_logits() { return torch::log(torch::tensor({0.5, 0.3, 0.15, 0.05}, torch::kFloat64)).unsqueeze(0); }
+
+std::set<std::int64_t> support(const at::Tensor& lp) {
+  std::set<std::int64_t> out;
+  for (std::int64_t v = 0; v < lp.size(-1); ++v)
+    if (std::isfinite(lp[0][v].item<double>())) out.insert(v);
+  return out;
+}
+
+TEST(TokenPicker, TopKAndTopPKeepExactlyTheRightSupport) {
+  PickerOptions o;
+  o.top_k = 2;
+  EXPECT_EQ(support(TokenPicker(o).log_probs(probs_logits())), (std::set<std::int64_t>{0, 1}));
+  o.top_k = 0;
+  o.top_p = 0.8;  // 0.5 + 0.3 reaches it
+  EXPECT_EQ(support(TokenPicker(o).log_probs(probs_logits())), (std::set<std::int64_t>{0, 1}));
+  o.top_p = 0.81;
+  EXPECT_EQ(support(TokenPicker(o).log_probs(probs_logits())), (std::set<std::int64_t>{0, 1, 2}));
+  o.top_p = 0.1;  // the most likely token always stays
+  EXPECT_EQ(support(TokenPicker(o).log_probs(probs_logits())), (std::set<std::int64_t>{0}));
+  o.top_p = 1.0;
+  const at::Tensor lp = TokenPicker(o).log_probs(probs_logits());
+  EXPECT_NEAR(lp.exp().sum().item<double>(), 1.0, 1e-12);
+  o.temperature = 0.5;  // p^2 renormalised
+  const at::Tensor sharp = TokenPicker(o).log_probs(probs_logits()).exp();
+  EXPECT_NEAR(sharp[0][0].item<double>(), 0.25 / (0.25 + 0.09 + 0.0225 + 0.0025), 1e-12);
+  PickerOptions bad;
+  bad.top_p = 0;
+  EXPECT_THROW(TokenPicker{bad}, Error);
+  bad.top_p = 1;
+  bad.temperature = 0;
+  EXPECT_THROW(TokenPicker{bad}, Error);
+}
+
+// Invariant 7: float64 Gumbel-max draws match the target distribution,
+// including a class of probability 1e-3.
+TEST(TokenPicker, Float64GumbelFrequenciesMatchTheDistribution) {
+  const std::vector<double> p = {0.6, 0.3, 0.099, 0.001};
+  const std::int64_t n = 200000;
+  const at::Tensor logits = torch::log(torch::tensor(p, torch::kFloat64)).unsqueeze(0).expand({n, 4});
+  auto gen = at::detail::createCPUGenerator(42);
+  const at::Tensor ids = TokenPicker(PickerOptions{}).pick(logits, gen);
+  const at::Tensor counts = torch::bincount(ids, {}, 4).to(torch::kFloat64);
+  double chi2 = 0;
+  for (int v = 0; v < 4; ++v) {
+    const double expected = p[v] * n;
+    chi2 += std::pow(counts[v].item<double>() - expected, 2) / expected;
+  }
+  EXPECT_LT(chi2, 16.27);  // χ²(3 dof) at the 0.001 level
+  EXPECT_NEAR(counts[3].item<double>(), 200.0, 4 * std::sqrt(200.0));
+  PickerOptions greedy;
+  greedy.greedy = true;
+  EXPECT_TRUE((TokenPicker(greedy).pick(logits, gen) == 0).all().item<bool>());
+}
+
+struct TinySetup {
+  Backbone model;
+  std::unique_ptr<Objective> objective;
+  TinySetup() {
+    torch::manual_seed(0);
+    model = make_backbone(test::tiny_backbone("bert"));
+    model->eval();
+    ObjectiveContext ctx;
+    ctx.vocab_size = 50;
+    objective = make_objective(ctx);
+  }
+};
+
+TEST(Sampler, FirstHittingMakesOneCallPerTokenWithDecreasingTimes) {
+  TinySetup s;
+  SampleRequest r;
+  r.sampler = "first_hitting";
+  r.num = 3;
+  r.length = 12;
+  r.prompt = {9, 10};
+  const SampleResult out = run_sampler(*s.model, *s.objective, SpecialTokens{}, r);
+  EXPECT_EQ(out.network_calls, 12 - 1 - 2);
+  ASSERT_EQ(out.times.size(), 3u);
+  for (const auto& times : out.times) {
+    ASSERT_EQ(times.size(), 9u);
+    for (std::size_t k = 0; k < times.size(); ++k) {
+      EXPECT_GT(times[k], 0.0);
+      EXPECT_LT(times[k], k == 0 ? 1.0 : times[k - 1]);
+    }
+  }
+  EXPECT_FALSE((out.ids == 4).any().item<bool>());
+  EXPECT_TRUE((out.ids.select(1, 1) == 9).all().item<bool>());
+  EXPECT_TRUE((out.ids.select(1, 2) == 10).all().item<bool>());
+}
+
+TEST(Sampler, ConfidenceFillsEverythingWithinItsSteps) {
+  TinySetup s;
+  for (const char* conf : {"maxprob", "margin", "entropy"})
+    for (const char* sched : {"linear", "cosine"}) {
+      SampleRequest r;
+      r.sampler = "confidence";
+      r.confidence = conf;
+      r.k_schedule = sched;
+      r.num = 2;
+      r.length = 16;
+      r.steps = 5;
+      r.prompt = {7};
+      const SampleResult out = run_sampler(*s.model, *s.objective, SpecialTokens{}, r);
+      EXPECT_LE(out.network_calls, 5) << conf << "/" << sched;
+      EXPECT_FALSE((out.ids == 4).any().item<bool>()) << conf << "/" << sched;
+      EXPECT_TRUE((out.ids.select(1, 1) == 7).all().item<bool>());
+    }
+  SampleRequest bad;
+  bad.sampler = "confidence";
+  bad.confidence = "luck";
+  EXPECT_THROW(run_sampler(*s.model, *s.objective, SpecialTokens{}, bad), Error);
+}
+
+}  // namespace
+}  // namespace unmask

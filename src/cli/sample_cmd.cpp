@@ -15,7 +15,9 @@ void add_sample_command(CLI::App& app) {
   cmd->add_option("--sampler", r->sampler, "ancestral | cached | first_hitting | confidence (default: sample.sampler)");
   cmd->add_option("--confidence", r->confidence, "confidence sampler: maxprob | margin | entropy")->capture_default_str();
   cmd->add_option("--k-schedule", r->k_schedule, "confidence sampler: linear | cosine")->capture_default_str();
-  cmd->add_option("--prompt", r->prompt, "text that every sample starts with (never changed)");
+  cmd->add_option("--prompt", r->prompt,
+                  "text every sample starts with (never changed); [MASK:n] marks n tokens to infill, e.g. "
+                  "'The [MASK:5] sat on the mat.'");
   cmd->add_option("--temperature", r->temperature, "softmax temperature");
   cmd->add_option("--top-k", r->top_k, "keep the k most likely tokens (0 = off)");
   cmd->add_option("--top-p", r->top_p, "nucleus mass in (0, 1] (1 = off)");

@@ -4,6 +4,7 @@
 
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <chrono>
 #include <iostream>
 
@@ -21,6 +22,36 @@
 namespace unmask {
 
 namespace fs = std::filesystem;
+
+namespace {
+
+// "The [MASK:5] sat on the [MASK:2]." → text pieces encoded, each [MASK:n]
+// becoming n [MASK] ids that the sampler fills; everything else stays fixed.
+std::vector<int> parse_template(const Tokenizer& tokenizer, const std::string& text) {
+  std::vector<int> ids;
+  std::size_t pos = 0;
+  while (pos <= text.size()) {
+    const std::size_t open = text.find("[MASK:", pos);
+    const std::string piece = text.substr(pos, open == std::string::npos ? std::string::npos : open - pos);
+    if (!piece.empty())
+      for (int id : tokenizer.encode(piece)) ids.push_back(id);
+    if (open == std::string::npos) break;
+    const std::size_t close = text.find(']', open);
+    int n = 0;
+    try {
+      std::size_t used = 0;
+      n = std::stoi(text.substr(open + 6, close - open - 6), &used);
+      if (close == std::string::npos || used != close - open - 6 || n < 1) throw std::invalid_argument("n");
+    } catch (const std::exception&) {
+      throw Error("bad infilling span in --prompt near '" + text.substr(open, 12) + "' (write [MASK:n], n >= 1)");
+    }
+    ids.insert(ids.end(), static_cast<std::size_t>(n), tokenizer.special().mask);
+    pos = close + 1;
+  }
+  return ids;
+}
+
+}  // namespace
 
 void run_sampling(const SampleCliRequest& q) {
   const fs::path ckpt = find_checkpoint(q.checkpoint);
@@ -61,7 +92,10 @@ void run_sampling(const SampleCliRequest& q) {
   r.picker.top_k = q.top_k >= 0 ? q.top_k : config.sample.top_k;
   r.picker.top_p = q.top_p >= 0 ? q.top_p : config.sample.top_p;
   r.seed = static_cast<std::uint64_t>(q.seed >= 0 ? q.seed : config.seed);
-  if (!q.prompt.empty()) r.prompt = tokenizer->encode(q.prompt);
+  if (!q.prompt.empty()) r.prompt = parse_template(*tokenizer, q.prompt);
+  const bool infill = std::count(r.prompt.begin(), r.prompt.end(), tokenizer->special().mask) > 0;
+  if (infill && objective->causal())
+    throw Error("an ar checkpoint decodes left to right and cannot fill [MASK:n] spans; use a prefix prompt");
   r.confidence = q.confidence;
   r.k_schedule = q.k_schedule;
   if (r.length > config.model.max_length && config.model.backbone == "bert")

@@ -90,6 +90,32 @@ TEST(Sample, PromptTokensAreKept) {
   }
 }
 
+TEST(Sample, InfillingKeepsTheTemplateAndFillsTheSpans) {
+  const std::string tok = (trained("mdlm") / "checkpoints" / "step-0000020" / "tokenizer").string();
+  auto ids_of = [&](const std::string& text) {
+    std::vector<int> ids;
+    std::istringstream in(run_unmask({"tokenizer", "encode", "--tokenizer", tok, "--text", text}).out);
+    for (int id; in >> id;) ids.push_back(id);
+    return ids;
+  };
+  const auto head = ids_of("The "), tail = ids_of(" sat on the mat.");
+  for (const std::string& sampler : {"ancestral", "first_hitting", "confidence"}) {
+    const auto s = sample({"--num", "2", "--steps", "8", "--sampler", sampler, "--prompt",
+                           "The [MASK:3] sat on the mat."});
+    for (const auto& row : s) {
+      const auto& ids = row["ids"];
+      std::size_t j = 1;
+      for (int id : head) EXPECT_EQ(ids[j++].get<int>(), id) << sampler;
+      for (int k = 0; k < 3; ++k) EXPECT_NE(ids[j++].get<int>(), 4) << sampler;  // filled
+      for (int id : tail) EXPECT_EQ(ids[j++].get<int>(), id) << sampler;
+    }
+  }
+  const auto r = run_unmask({"sample", "--checkpoint", trained("ar").string(), "--prompt", "a [MASK:2] b"});
+  EXPECT_NE(r.err.find("cannot fill [MASK:n] spans"), std::string::npos) << r.err;
+  const auto bad = run_unmask({"sample", "--checkpoint", trained("mdlm").string(), "--prompt", "a [MASK:x] b"});
+  EXPECT_NE(bad.err.find("bad infilling span"), std::string::npos) << bad.err;
+}
+
 TEST(Sample, BadArgumentsAreClearErrors) {
   const std::string ckpt = trained("mdlm").string();
   auto r = run_unmask({"sample", "--checkpoint", ckpt, "--steps", "0"});

@@ -30,7 +30,7 @@ struct SampleRequest {
   PickerOptions picker;
   std::uint64_t seed = 0;
   std::int64_t first_index = 0;       // stream of sample i is seeded with (seed, first_index + i)
-  std::vector<int> prompt;            // tokens fixed after BOS (never changed)
+  std::vector<int> prompt;            // tokens after BOS: fixed, except [MASK] ids, which are generated (infilling)
   std::string confidence = "maxprob"; // confidence: maxprob | margin | entropy
   std::string k_schedule = "linear";  // confidence: how many positions per step (linear | cosine)
 };

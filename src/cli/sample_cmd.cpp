@@ -12,7 +12,9 @@ void add_sample_command(CLI::App& app) {
   cmd->add_option("--num", r->num, "number of samples (default: sample.num)");
   cmd->add_option("--length", r->length, "tokens per sample, BOS included (default: sample.length)");
   cmd->add_option("--steps", r->steps, "denoising steps (default: sample.steps)");
-  cmd->add_option("--sampler", r->sampler, "ancestral | cached | first_hitting | confidence (default: sample.sampler)");
+  cmd->add_option("--sampler", r->sampler,
+                  "ancestral | cached | first_hitting | confidence | semi_ar (default: sample.sampler)");
+  cmd->add_option("--block-size", r->block_size, "semi_ar: tokens per block")->capture_default_str();
   cmd->add_option("--confidence", r->confidence, "confidence sampler: maxprob | margin | entropy")->capture_default_str();
   cmd->add_option("--k-schedule", r->k_schedule, "confidence sampler: linear | cosine")->capture_default_str();
   cmd->add_option("--prompt", r->prompt,

@@ -98,6 +98,8 @@ void run_sampling(const SampleCliRequest& q) {
     throw Error("an ar checkpoint decodes left to right and cannot fill [MASK:n] spans; use a prefix prompt");
   r.confidence = q.confidence;
   r.k_schedule = q.k_schedule;
+  if (q.block_size < 1) throw Error("--block-size must be at least 1");
+  r.block_size = q.block_size;
   if (r.length > config.model.max_length && config.model.backbone == "bert")
     throw Error("--length " + std::to_string(r.length) + " exceeds the model's model.max_length " +
                 std::to_string(config.model.max_length));

@@ -137,13 +137,57 @@ void confidence(BackboneImpl& model, const Objective& objective, const SpecialTo
   }
 }
 
-std::vector<std::string> sampler_names() { return {"ancestral", "cached", "confidence", "first_hitting"}; }
+// The ancestral loop over the positions in `active` ((L) bool; undefined =
+// all): `steps` reverse steps from t = 1 to 0, then a greedy denoise of what
+// is still masked there. With `cache`, a prediction is reused until a token changes.
+void ancestral(BackboneImpl& model, const Objective& objective, const NoiseSchedule& schedule,
+               const SpecialTokens& special, const SampleRequest& r, const TokenPicker& picker,
+               std::vector<at::Generator>& gens, at::Tensor& x, SampleResult& out, const at::Tensor& active,
+               std::int64_t steps, bool cache) {
+  const torch::Device device = x.device();
+  auto open = [&] {
+    const at::Tensor masked = x == special.mask;
+    return active.defined() ? masked.logical_and(active.unsqueeze(0)) : masked;
+  };
+  at::Tensor lp;  // (N, L, V) log p(x0 | x_t) of the last network call
+  auto predict = [&](double t) {
+    if (lp.defined() && cache) return;
+    const at::Tensor tt = torch::full({r.num}, t, torch::kFloat64);
+    lp = log_probs_without_mask(model.forward(x, objective.time_condition(tt).to(device), at::Tensor()), special.mask);
+    ++out.network_calls;
+  };
+  for (std::int64_t n = 0; n < steps; ++n) {
+    const at::Tensor masked = open();
+    if (!masked.any().item<bool>()) break;
+    const double t = 1.0 - static_cast<double>(n) / steps, s = 1.0 - static_cast<double>(n + 1) / steps;
+    const double a_t = schedule.alpha(torch::full({1}, t, torch::kFloat64)).item<double>();
+    const double a_s = s <= 0 ? 1.0 : schedule.alpha(torch::full({1}, s, torch::kFloat64)).item<double>();
+    const double reveal = (a_s - a_t) / (1 - a_t);
+    predict(t);
+    std::vector<at::Tensor> rows;
+    for (std::int64_t i = 0; i < r.num; ++i) {
+      const at::Tensor u = at::rand({r.length}, gens[i], torch::kFloat64).to(device);
+      const at::Tensor tokens = picker.pick(lp[i], gens[i]).to(device);  // (L)
+      rows.push_back(torch::where(masked[i].logical_and(u < reveal), tokens, x[i]));
+    }
+    const at::Tensor next = torch::stack(rows);
+    if (!torch::equal(next, x)) lp = at::Tensor();  // a token changed: the cache is stale
+    x = next;
+  }
+  const at::Tensor masked = open();
+  if (masked.any().item<bool>()) {  // a final greedy denoise of what is still masked
+    predict(1.0 / steps);
+    x = torch::where(masked, lp.argmax(-1), x);
+  }
+}
+
+std::vector<std::string> sampler_names() { return {"ancestral", "cached", "confidence", "first_hitting", "semi_ar"}; }
 
 SampleResult run_sampler(BackboneImpl& model, const Objective& objective, const SpecialTokens& special,
                          const SampleRequest& r) {
   const auto names = sampler_names();
   if (std::find(names.begin(), names.end(), r.sampler) == names.end())
-    throw Error("unknown sampler '" + r.sampler + "' (known: ancestral, cached, confidence, first_hitting)");
+    throw Error("unknown sampler '" + r.sampler + "' (known: ancestral, cached, confidence, first_hitting, semi_ar)");
   if (r.confidence != "maxprob" && r.confidence != "margin" && r.confidence != "entropy")
     throw Error("unknown confidence '" + r.confidence + "' (valid: maxprob, margin, entropy)");
   if (r.k_schedule != "linear" && r.k_schedule != "cosine")
@@ -182,38 +226,19 @@ SampleResult run_sampler(BackboneImpl& model, const Objective& objective, const 
     out.ids = x.cpu();
     return out;
   }
-  const at::Tensor no_padding;  // attention without a mask
-  at::Tensor lp;                // (N, L, V) log p(x0 | x_t) of the last network call
-  for (std::int64_t n = 0; n < r.steps; ++n) {
-    const at::Tensor masked = x == special.mask;
-    if (!masked.any().item<bool>()) break;
-    const double t = 1.0 - static_cast<double>(n) / r.steps, s = 1.0 - static_cast<double>(n + 1) / r.steps;
-    const at::Tensor tt = torch::full({r.num}, t, torch::kFloat64);
-    const double a_t = schedule.alpha(tt)[0].item<double>();
-    const double a_s = s <= 0 ? 1.0 : schedule.alpha(torch::full({1}, s, torch::kFloat64)).item<double>();
-    const double reveal = (a_s - a_t) / (1 - a_t);
-    if (!lp.defined() || !cache) {
-      lp = log_probs_without_mask(model.forward(x, objective.time_condition(tt).to(device), no_padding), special.mask);
-      ++out.network_calls;
+  if (r.sampler == "semi_ar") {
+    // Blocks left to right; each is denoised ancestrally while later blocks
+    // stay masked and earlier ones are fixed context (LLaDA semi-AR decoding).
+    const std::int64_t block = r.block_size > 0 ? r.block_size : r.length;
+    const std::int64_t blocks = (r.length - 1 + block - 1) / block;
+    const std::int64_t steps = std::max<std::int64_t>(1, r.steps / blocks);
+    for (std::int64_t b = 0; b < blocks; ++b) {
+      at::Tensor active = torch::zeros({r.length}, torch::TensorOptions().dtype(torch::kBool).device(device));
+      active.narrow(0, 1 + b * block, std::min(block, r.length - 1 - b * block)).fill_(true);
+      ancestral(model, objective, schedule, special, r, picker, gens, x, out, active, steps, false);
     }
-    std::vector<at::Tensor> rows;
-    for (std::int64_t i = 0; i < r.num; ++i) {
-      const at::Tensor u = at::rand({r.length}, gens[i], torch::kFloat64).to(device);
-      const at::Tensor tokens = picker.pick(lp[i], gens[i]).to(device);  // (L)
-      rows.push_back(torch::where(masked[i].logical_and(u < reveal), tokens, x[i]));
-    }
-    const at::Tensor next = torch::stack(rows);
-    if (!torch::equal(next, x)) lp = at::Tensor();  // a token changed: the cache is stale
-    x = next;
-  }
-  const at::Tensor masked = x == special.mask;
-  if (masked.any().item<bool>()) {  // a final greedy denoise of what is still masked
-    const at::Tensor tt = torch::full({r.num}, 1.0 / r.steps, torch::kFloat64);
-    if (!lp.defined() || !cache) {
-      lp = log_probs_without_mask(model.forward(x, objective.time_condition(tt).to(device), no_padding), special.mask);
-      ++out.network_calls;
-    }
-    x = torch::where(masked, lp.argmax(-1), x);
+  } else {
+    ancestral(model, objective, schedule, special, r, picker, gens, x, out, at::Tensor(), r.steps, cache);
   }
   out.ids = x.cpu();
   return out;

@@ -123,7 +123,7 @@ TEST(Sample, BadArgumentsAreClearErrors) {
   r = run_unmask({"sample", "--checkpoint", ckpt, "--top-p", "1.5"});
   EXPECT_NE(r.err.find("top-p must be in (0, 1]"), std::string::npos) << r.err;
   r = run_unmask({"sample", "--checkpoint", ckpt, "--sampler", "beam"});
-  EXPECT_NE(r.err.find("unknown sampler 'beam' (known: ancestral, cached, confidence, first_hitting)"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("unknown sampler 'beam' (known: ancestral, cached, confidence, first_hitting, semi_ar)"), std::string::npos) << r.err;
   r = run_unmask({"sample", "--checkpoint", ckpt, "--length", "4", "--prompt", "a long prompt that does not fit"});
   EXPECT_NE(r.err.find("does not fit in length 4"), std::string::npos) << r.err;
   TempDir dir;

@@ -105,6 +105,22 @@ TEST(Sampler, FirstHittingMakesOneCallPerTokenWithDecreasingTimes) {
   EXPECT_TRUE((out.ids.select(1, 2) == 10).all().item<bool>());
 }
 
+TEST(Sampler, SemiArFillsBlocksLeftToRight) {
+  TinySetup s;
+  SampleRequest r;
+  r.sampler = "semi_ar";
+  r.num = 2;
+  r.length = 17;
+  r.steps = 8;
+  r.block_size = 4;  // 4 blocks of 4 tokens, 2 steps each
+  r.prompt = {8};
+  const SampleResult out = run_sampler(*s.model, *s.objective, SpecialTokens{}, r);
+  EXPECT_FALSE((out.ids == 4).any().item<bool>());
+  EXPECT_TRUE((out.ids.select(1, 1) == 8).all().item<bool>());
+  EXPECT_LE(out.network_calls, 4 * (2 + 1));  // per block: its steps plus at most a final denoise
+  EXPECT_GE(out.network_calls, 4);
+}
+
 TEST(Sampler, ConfidenceFillsEverythingWithinItsSteps) {
   TinySetup s;
   for (const char* conf : {"maxprob", "margin", "entropy"})

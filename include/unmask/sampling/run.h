@@ -22,6 +22,7 @@ struct SampleCliRequest {
   bool no_ema = false;        // use the raw weights even when the checkpoint has EMA
   std::string confidence = "maxprob";  // confidence sampler: maxprob | margin | entropy
   std::string k_schedule = "linear";   // confidence sampler: linear | cosine
+  std::int64_t block_size = 16;        // semi_ar sampler: tokens per block
 };
 
 void run_sampling(const SampleCliRequest& request);

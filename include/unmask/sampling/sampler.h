@@ -3,7 +3,8 @@
 // `ddpm_cache`: when no token changed and the model is time-independent, the
 // previous x0 prediction is reused without a network call), `first_hitting`
 // (Zheng et al. 2024: exact, one token and one network call per step) and
-// `confidence` (MaskGIT/LLaDA: the k most confident positions per step). The
+// `confidence` (MaskGIT/LLaDA: the k most confident positions per step) and
+// `semi_ar` (blocks left to right, each denoised ancestrally). The
 // ar objective decodes left to right. Every sample draws from its
 // own random stream, seeded from the run seed and its index, so sample i is
 // the same whatever the batch size or the other samples.
@@ -23,7 +24,7 @@
 namespace unmask {
 
 struct SampleRequest {
-  std::string sampler = "ancestral";  // ancestral | cached | first_hitting | confidence
+  std::string sampler = "ancestral";  // ancestral | cached | first_hitting | confidence | semi_ar
   std::int64_t num = 2;
   std::int64_t length = 64;           // BOS included
   std::int64_t steps = 64;            // denoising steps (masked objectives)
@@ -33,6 +34,7 @@ struct SampleRequest {
   std::vector<int> prompt;            // tokens after BOS: fixed, except [MASK] ids, which are generated (infilling)
   std::string confidence = "maxprob"; // confidence: maxprob | margin | entropy
   std::string k_schedule = "linear";  // confidence: how many positions per step (linear | cosine)
+  std::int64_t block_size = 16;       // semi_ar: tokens per block (steps are shared out among blocks)
 };
 
 struct SampleResult {

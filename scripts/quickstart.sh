@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # From nothing to a trained masked-diffusion model on the embedded default
 # corpus (Debian's fortunes, installed by setup): tokenizer, shards, then a few
-# minutes of MDLM training of configs/tiny.json on the CPU. Everything lands in
+# minutes of MDLM training of configs/tiny.json on the CPU, then samples. Everything lands in
 # runs/quickstart/ (override with UNMASK_RUN_DIR).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -35,5 +35,11 @@ PY="$(grep -s '^UNMASK_PYTHON:' "$BUILD_DIR/CMakeCache.txt" | cut -d= -f2)"
 [[ -x "$PY" ]] || PY=python3
 "$PY" "$ROOT/scripts/plot_metrics.py" "$RUN_DIR/tiny" --out "$RUN_DIR/tiny/metrics.png" >/dev/null &&
   echo "  curves: $RUN_DIR/tiny/metrics.png"
+
+echo "== 6. samples from the trained model, with two samplers"
+echo "-- ancestral (MDLM ddpm), 64 steps:"
+"$unmask" --log-level warn sample --checkpoint "$RUN_DIR/tiny" --num 3 --steps 64 --sampler ancestral
+echo "-- first_hitting (one token per network call):"
+"$unmask" --log-level warn sample --checkpoint "$RUN_DIR/tiny" --num 3 --sampler first_hitting
 
 echo "== done: tokenizer $RUN_DIR/tokenizer, shards $RUN_DIR/data, model $RUN_DIR/tiny/checkpoints/latest"

@@ -118,8 +118,9 @@ void confidence(BackboneImpl& model, const Objective& objective, const SpecialTo
       const at::Tensor masked = x[i] == special.mask;
       const std::int64_t k = masked.sum().item<std::int64_t>() - remaining;
       if (k <= 0) continue;
-      const at::Tensor filtered = picker.log_probs(lp[i]);                  // (L, V) float64
-      const at::Tensor tokens = picker.pick(lp[i], gens[i]).to(device);     // (L)
+      const at::Tensor filtered = picker.log_probs(lp[i]);  // (L, V) float64
+      const at::Tensor tokens =                              // (L): Gumbel-max on the same filtered distribution
+          (r.picker.greedy ? filtered : filtered + gumbel_noise(filtered.sizes(), gens[i]).to(device)).argmax(-1);
       at::Tensor score;
       if (r.confidence == "margin") {
         const at::Tensor top2 = std::get<0>(filtered.exp().topk(2, -1));

@@ -27,6 +27,7 @@ void add_sample_command(CLI::App& app) {
   cmd->add_option("--out", r->out, "write JSONL (text, ids, seed, sampler, steps, nfe, seconds) instead of text");
   cmd->add_option("--device", r->device, "auto | cpu | cuda")->capture_default_str();
   cmd->add_flag("--no-ema", r->no_ema, "use the raw weights even when the checkpoint has EMA weights");
+  cmd->add_flag("--show-steps", r->show_steps, "print the first sample's canvas after every step (stderr)");
   on_run(cmd, [r] { run_sampling(*r); });
 }
 

@@ -104,6 +104,33 @@ void run_sampling(const SampleCliRequest& q) {
     throw Error("--length " + std::to_string(r.length) + " exceeds the model's model.max_length " +
                 std::to_string(config.model.max_length));
 
+  if (q.show_steps) {
+    // The first sample's canvas, still-masked positions shown as "_".
+    const Tokenizer& tok = *tokenizer;
+    std::int64_t step = 0;
+    r.on_step = [&tok, &step](const at::Tensor& x) {
+      const at::Tensor row = x[0].cpu();
+      std::string line;
+      std::vector<int> run;
+      auto flush = [&] {
+        line += tok.decode(run);
+        run.clear();
+      };
+      for (std::int64_t i = 1; i < row.numel(); ++i) {
+        const int id = static_cast<int>(row[i].item<std::int64_t>());
+        if (id == tok.special().mask) {
+          flush();
+          line += "_";
+        } else {
+          run.push_back(id);
+        }
+      }
+      flush();
+      for (char& c : line)
+        if (c == '\n') c = ' ';
+      std::cerr << "step " << ++step << ": " << line << "\n";
+    };
+  }
   const auto start = std::chrono::steady_clock::now();
   const SampleResult result = run_sampler(*model, *objective, tokenizer->special(), r);
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

@@ -47,6 +47,7 @@ SampleResult autoregressive(BackboneImpl& model, const SpecialTokens& special, c
     const at::Tensor logits = model.forward(x, at::Tensor(), at::Tensor()).select(1, pos - 1).to(torch::kFloat32);
     ++out.network_calls;
     x = torch::cat({x, pick_rows(picker, logits, gens).unsqueeze(1)}, 1);
+    if (r.on_step) r.on_step(x);
   }
   out.ids = x.cpu();
   return out;
@@ -94,6 +95,7 @@ void first_hitting(BackboneImpl& model, const Objective& objective, const NoiseS
       t[static_cast<std::size_t>(i)] = next[static_cast<std::size_t>(i)];
       out.times[static_cast<std::size_t>(i)].push_back(next[static_cast<std::size_t>(i)]);
     }
+    if (r.on_step) r.on_step(x);
   }
 }
 
@@ -135,6 +137,7 @@ void confidence(BackboneImpl& model, const Objective& objective, const SpecialTo
       const at::Tensor chosen = std::get<1>(score.topk(k));
       x[i].index_put_({chosen}, tokens.index({chosen}));
     }
+    if (r.on_step) r.on_step(x);
   }
 }
 
@@ -174,11 +177,13 @@ void ancestral(BackboneImpl& model, const Objective& objective, const NoiseSched
     const at::Tensor next = torch::stack(rows);
     if (!torch::equal(next, x)) lp = at::Tensor();  // a token changed: the cache is stale
     x = next;
+    if (r.on_step) r.on_step(x);
   }
   const at::Tensor masked = open();
   if (masked.any().item<bool>()) {  // a final greedy denoise of what is still masked
     predict(1.0 / steps);
     x = torch::where(masked, lp.argmax(-1), x);
+    if (r.on_step) r.on_step(x);
   }
 }
 

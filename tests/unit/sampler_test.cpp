@@ -105,6 +105,35 @@ TEST(Sampler, FirstHittingMakesOneCallPerTokenWithDecreasingTimes) {
   EXPECT_TRUE((out.ids.select(1, 2) == 10).all().item<bool>());
 }
 
+// Absorbing process: once revealed, a token never changes, in every sampler.
+TEST(Sampler, RevealedTokensNeverChange) {
+  TinySetup s;
+  for (const char* name : {"ancestral", "cached", "first_hitting", "confidence", "semi_ar"}) {
+    SampleRequest r;
+    r.sampler = name;
+    r.num = 2;
+    r.length = 14;
+    r.steps = 6;
+    r.block_size = 5;
+    r.prompt = {4, 11, 4};  // infill around a fixed token
+    at::Tensor previous;
+    int steps = 0;
+    r.on_step = [&](const at::Tensor& x) {
+      ++steps;
+      if (previous.defined()) {
+        const at::Tensor was_revealed = previous != 4;
+        EXPECT_TRUE(torch::equal(x.masked_select(was_revealed), previous.masked_select(was_revealed))) << name;
+      }
+      EXPECT_TRUE((x.select(1, 2) == 11).all().item<bool>()) << name;
+      previous = x.clone();
+    };
+    const SampleResult out = run_sampler(*s.model, *s.objective, SpecialTokens{}, r);
+    EXPECT_GT(steps, 0) << name;
+    EXPECT_TRUE(torch::equal(out.ids, previous)) << name;
+    EXPECT_FALSE((out.ids == 4).any().item<bool>()) << name;
+  }
+}
+
 TEST(Sampler, SemiArFillsBlocksLeftToRight) {
   TinySetup s;
   SampleRequest r;

@@ -23,6 +23,7 @@ struct SampleCliRequest {
   std::string confidence = "maxprob";  // confidence sampler: maxprob | margin | entropy
   std::string k_schedule = "linear";   // confidence sampler: linear | cosine
   std::int64_t block_size = 16;        // semi_ar sampler: tokens per block
+  bool show_steps = false;             // print the canvas of the first sample after every step (stderr)
 };
 
 void run_sampling(const SampleCliRequest& request);

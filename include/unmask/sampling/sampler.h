@@ -13,6 +13,7 @@
 #include <ATen/core/Tensor.h>
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -35,6 +36,8 @@ struct SampleRequest {
   std::string confidence = "maxprob"; // confidence: maxprob | margin | entropy
   std::string k_schedule = "linear";  // confidence: how many positions per step (linear | cosine)
   std::int64_t block_size = 16;       // semi_ar: tokens per block (steps are shared out among blocks)
+  // Called with the canvas (N, length so far) after every step (--show-steps, tests).
+  std::function<void(const at::Tensor&)> on_step;
 };
 
 struct SampleResult {

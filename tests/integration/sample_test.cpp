@@ -116,6 +116,39 @@ TEST(Sample, InfillingKeepsTheTemplateAndFillsTheSpans) {
   EXPECT_NE(bad.err.find("bad infilling span"), std::string::npos) << bad.err;
 }
 
+// A model trained on one repeated sentence has memorised it: every sampler
+// (and AR decoding for an ar model) must give it back exactly.
+TEST(Sample, EverySamplerReproducesAMemorisedSentence) {
+  TempDir dir;
+  const std::string sentence = "the quick brown fox jumps over the lazy dog.";
+  std::string corpus;
+  for (int i = 0; i < 300; ++i) corpus += sentence + "\n";
+  write_text(dir / "corpus.txt", corpus);
+  auto r = run_unmask({"data", "prepare", "--input", (dir / "corpus.txt").string(), "--tokenizer",
+                       fortune_tokenizer().string(), "--out", (dir / "data").string(), "--val-fraction", "0"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  for (const std::string objective : {"mdlm", "ar"}) {
+    const fs::path config = dir / (objective + ".json");
+    write_text(config, R"({"seed": 1, "model": {"backbone": "bert", "hidden": 64, "layers": 2, "heads": 4,
+      "dropout": 0.0, "max_length": 32}, "diffusion": {"objective": ")" + objective + R"("},
+      "data": {"path": ")" + (dir / "data").string() + R"(", "mode": "pad", "length": 20},
+      "train": {"batch_size": 16, "max_steps": 150, "lr": 0.003, "warmup_steps": 10, "ema": 0.0, "log_every": 50,
+                "eval_every": 1000, "val_batches": 0, "checkpoint_every": 1000, "sample_every": 0, "device": "cpu"},
+      "sample": {"length": 20, "steps": 20}})");
+    r = run_unmask({"train", "--config", config.string(), "--out", (dir / objective).string()});
+    ASSERT_EQ(r.code, 0) << r.err;
+    const std::vector<std::string> samplers =
+        objective == "ar" ? std::vector<std::string>{"ancestral"}
+                          : std::vector<std::string>{"ancestral", "cached", "first_hitting", "confidence", "semi_ar"};
+    for (const auto& sampler : samplers) {
+      r = run_unmask({"sample", "--checkpoint", (dir / objective).string(), "--num", "3", "--sampler", sampler,
+                      "--block-size", "5"});
+      ASSERT_EQ(r.code, 0) << r.err;
+      EXPECT_EQ(r.out, sentence + "\n" + sentence + "\n" + sentence + "\n") << objective << "/" << sampler;
+    }
+  }
+}
+
 TEST(Sample, BadArgumentsAreClearErrors) {
   const std::string ckpt = trained("mdlm").string();
   auto r = run_unmask({"sample", "--checkpoint", ckpt, "--steps", "0"});

@@ -57,33 +57,34 @@ SampleResult autoregressive(BackboneImpl& model, const SpecialTokens& special, c
 
 // Zheng et al. 2024 (arXiv 2409.02908) first-hitting sampler. With n masked
 // tokens at time t, each still masked w.p. m(s)/m(t) at s < t (m = 1 − α), the
-// first of them is revealed when m(s) = m(t)·u^{1/n}; s is found by bisection
-// (closed form t·u^{1/n} for the linear and log-linear schedules). The token is
+// first of them is revealed when m(s) = m(t)·u^{1/n}; s is found by bisection,
+// vectorised over the samples (it is t·u^{1/n} for linear and log-linear). The token is
 // one masked position chosen uniformly, drawn from p_θ(x0 | x_t).
 void first_hitting(BackboneImpl& model, const Objective& objective, const NoiseSchedule& schedule,
                    const SpecialTokens& special, const SampleRequest& r, const TokenPicker& picker,
                    std::vector<at::Generator>& gens, at::Tensor& x, SampleResult& out) {
   const torch::Device device = x.device();
-  std::vector<double> t(static_cast<std::size_t>(r.num), 1.0);
+  at::Tensor t = torch::ones({r.num}, torch::kFloat64);  // (N) current time of each sample
   out.times.assign(static_cast<std::size_t>(r.num), {});
-  auto mask_prob = [&](double v) { return 1.0 - schedule.alpha(torch::full({1}, v, torch::kFloat64)).item<double>(); };
+  auto mask_prob = [&](const at::Tensor& v) { return 1.0 - schedule.alpha(v); };
   while ((x == special.mask).any().item<bool>()) {
-    const at::Tensor counts = (x == special.mask).sum(1).cpu();  // (N)
-    std::vector<double> next(t);
-    for (std::int64_t i = 0; i < r.num; ++i) {
-      const auto n = counts[i].item<std::int64_t>();
-      if (n == 0) continue;
-      const double u = at::rand({1}, gens[i], torch::kFloat64).clamp_min(1e-300).item<double>();
-      const double target = mask_prob(t[i]) * std::pow(u, 1.0 / static_cast<double>(n));
-      double lo = 0.0, hi = t[i];
-      for (int it = 0; it < 60; ++it) {
-        const double mid = 0.5 * (lo + hi);
-        (mask_prob(mid) < target ? lo : hi) = mid;
-      }
-      next[i] = 0.5 * (lo + hi);
+    const at::Tensor counts = (x == special.mask).sum(1).cpu().to(torch::kFloat64);  // (N)
+    std::vector<double> u(static_cast<std::size_t>(r.num), 1.0);
+    for (std::int64_t i = 0; i < r.num; ++i)
+      if (counts[i].item<double>() > 0)
+        u[static_cast<std::size_t>(i)] = at::rand({1}, gens[i], torch::kFloat64).clamp_min(1e-300).item<double>();
+    // Bisection for all samples at once: mask_prob(s) = mask_prob(t)·u^{1/n}.
+    const at::Tensor target = mask_prob(t) * torch::pow(torch::tensor(u, torch::kFloat64), 1.0 / counts.clamp_min(1));
+    at::Tensor lo = torch::zeros_like(t), hi = t.clone();
+    for (int it = 0; it < 60; ++it) {
+      const at::Tensor mid = 0.5 * (lo + hi);
+      const at::Tensor below = mask_prob(mid) < target;
+      lo = torch::where(below, mid, lo);
+      hi = torch::where(below, hi, mid);
     }
-    const at::Tensor tt = torch::tensor(next, torch::kFloat64);
-    const at::Tensor lp = log_probs_without_mask(model.forward(x, objective.time_condition(tt).to(device), at::Tensor()),
+    const at::Tensor next_t = torch::where(counts > 0, 0.5 * (lo + hi), t);  // finished samples keep their time
+    std::vector<double> next(next_t.data_ptr<double>(), next_t.data_ptr<double>() + r.num);
+    const at::Tensor lp = log_probs_without_mask(model.forward(x, objective.time_condition(next_t).to(device), at::Tensor()),
                                                  special.mask);
     ++out.network_calls;
     for (std::int64_t i = 0; i < r.num; ++i) {
@@ -92,9 +93,9 @@ void first_hitting(BackboneImpl& model, const Objective& objective, const NoiseS
       const auto pick = at::randint(positions.numel(), {1}, gens[i], torch::kLong).item<std::int64_t>();
       const auto pos = positions[pick].item<std::int64_t>();
       x[i][pos] = picker.pick(lp[i][pos].unsqueeze(0), gens[i]).item<std::int64_t>();
-      t[static_cast<std::size_t>(i)] = next[static_cast<std::size_t>(i)];
       out.times[static_cast<std::size_t>(i)].push_back(next[static_cast<std::size_t>(i)]);
     }
+    t = next_t;
     if (r.on_step) r.on_step(x);
   }
 }

@@ -67,18 +67,11 @@ Noised slice(const Noised& n, std::int64_t start, std::int64_t len) {
   return {cut(n.x_t), cut(n.cond), cut(n.t), cut(n.masked)};
 }
 
-std::string fixed(double v, int digits = 4) {
+// A number for log lines: fixed-point, or scientific with 2 digits (learning rates).
+std::string number_text(double v, int digits = 4, bool scientific = false) {
   std::ostringstream s;
-  s.setf(std::ios::fixed);
-  s.precision(digits);
-  s << v;
-  return s.str();
-}
-
-std::string scientific(double v) {
-  std::ostringstream s;
-  s.setf(std::ios::scientific);
-  s.precision(2);
+  s.setf(scientific ? std::ios::scientific : std::ios::fixed);
+  s.precision(scientific ? 2 : digits);
   s << v;
   return s.str();
 }
@@ -486,7 +479,7 @@ std::int64_t Trainer::run() {
                    {"tokens_per_s", dt > 0 ? interval_tokens / dt : 0.0}, {"elapsed", elapsed}};
       if (m.objective->is_bound()) line["nelbo_per_token"] = r.nelbo_sum / std::max(1.0, r.tokens);
       m.write_metrics(line);
-      log::info("step " + std::to_string(m.step) + " loss " + fixed(loss) + " lr " + scientific(lr) + " " +
+      log::info("step " + std::to_string(m.step) + " loss " + number_text(loss) + " lr " + number_text(lr, 2, true) + " " +
                 std::to_string(static_cast<long long>(dt > 0 ? interval_tokens / dt : 0)) + " tok/s");
       interval_start = now;
       interval_tokens = 0;
@@ -500,7 +493,7 @@ std::int64_t Trainer::run() {
       }
       m.write_metrics(line);
       log::info("step " + std::to_string(m.step) + " validation " + (m.objective->is_bound() ? "NELBO/token " : "loss ") +
-                fixed(val) + (m.objective->is_bound() ? " (ppl <= " + fixed(std::exp(val), 2) + ")" : ""));
+                number_text(val) + (m.objective->is_bound() ? " (ppl <= " + number_text(std::exp(val), 2) + ")" : ""));
     }
     if (c.train.sample_every > 0 && (m.step % c.train.sample_every == 0 || m.step == c.train.max_steps))
       m.print_samples();

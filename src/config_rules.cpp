@@ -97,6 +97,9 @@ void validate_run_config(const RunConfig& c) {
           "optim.beta1 and optim.beta2 must be in [0, 1)");
   require(c.optim.weight_decay >= 0 && c.optim.grad_clip >= 0 && c.optim.eps > 0,
           "optim.weight_decay and optim.grad_clip must be >= 0 and optim.eps > 0");
+  require(c.eval.batch_size >= 1 && c.eval.draws >= 1 && c.eval.stride >= 1 && c.eval.max_rows >= 0 &&
+              c.eval.num_refs >= 1,
+          "eval.batch_size, eval.draws, eval.stride and eval.num_refs must be at least 1, eval.max_rows at least 0");
   require(c.checkpoint.keep_last >= 1 && c.checkpoint.keep_every >= 0,
           "checkpoint.keep_last must be at least 1 and checkpoint.keep_every >= 0");
   if (d.objective == "ar")

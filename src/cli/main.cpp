@@ -24,7 +24,7 @@ int main(int argc, char** argv) {
   cli::add_data_commands(app);
   cli::add_train_command(app);
   cli::add_sample_command(app);
-  cli::add_pending_commands(app);
+  cli::add_eval_commands(app);
   cli::add_config_commands(app);
 
   // A word where a subcommand belongs that names none: say which would do.

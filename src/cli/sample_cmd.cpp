@@ -15,17 +15,27 @@ void add_sample_command(CLI::App& app) {
   cmd->add_option("--sampler", r->sampler,
                   "ancestral | cached | first_hitting | confidence | semi_ar (default: sample.sampler)");
   cmd->add_option("--block-size", r->block_size, "semi_ar: tokens per block")->capture_default_str();
+  cmd->add_option("--inner", r->inner, "semi_ar: the sampler inside each block, ancestral | confidence")
+      ->capture_default_str();
   cmd->add_option("--confidence", r->confidence, "confidence sampler: maxprob | margin | entropy")->capture_default_str();
   cmd->add_option("--k-schedule", r->k_schedule, "confidence sampler: linear | cosine")->capture_default_str();
+  cmd->add_flag("--remask", r->remask,
+                "confidence sampler: re-score revealed tokens every step and re-mask the least confident "
+                "(Mask-Predict)");
   cmd->add_option("--prompt", r->prompt,
                   "text every sample starts with (never changed); [MASK:n] marks n tokens to infill, e.g. "
                   "'The [MASK:5] sat on the mat.'");
+  cmd->add_option("--prompt-file", r->prompt_file,
+                  "file with one prompt per line (same [MASK:n] syntax); sample i uses line i mod P, and --num "
+                  "defaults to P");
   cmd->add_option("--temperature", r->temperature, "softmax temperature");
   cmd->add_option("--top-k", r->top_k, "keep the k most likely tokens (0 = off)");
   cmd->add_option("--top-p", r->top_p, "nucleus mass in (0, 1] (1 = off)");
   cmd->add_option("--seed", r->seed, "seed of the per-sample random streams (default: the run's seed)");
   cmd->add_option("--out", r->out, "write JSONL (text, ids, seed, sampler, steps, nfe, seconds) instead of text");
   cmd->add_option("--device", r->device, "auto | cpu | cuda")->capture_default_str();
+  cmd->add_flag("--cuda-graph", r->cuda_graph,
+                "capture the denoiser call in a CUDA graph and replay it every step (CUDA only)");
   cmd->add_flag("--no-ema", r->no_ema, "use the raw weights even when the checkpoint has EMA weights");
   cmd->add_flag("--show-steps", r->show_steps, "print the first sample's canvas after every step (stderr)");
   on_run(cmd, [r] { run_sampling(*r); });

@@ -37,10 +37,14 @@ class D3pm : public Objective {
     const at::Tensor& x0 = batch.tokens;
     const at::Tensor u = sample_times(x0.size(0), config_.antithetic, 0.0, gen, x0.device());  // [0, 1)
     const at::Tensor k = (torch::floor(u * config_.T) + 1).clamp_max(config_.T);              // (B) in 1..T
-    const at::Tensor t = k / config_.T;
+    return corrupt_at(batch, k / config_.T, gen);
+  }
+
+  Noised corrupt_at(const Batch& batch, const at::Tensor& t, at::Generator& gen) const override {
+    const at::Tensor& x0 = batch.tokens;
     auto [x_t, masked] = mask_tokens(x0, schedule_->token_alpha(t, x0, batch.pad_mask), batch.pad_mask,
                                      special_.mask, gen);
-    return {x_t, (k - 1).to(torch::kFloat32), t, masked};
+    return {x_t, time_condition(t), t, masked};
   }
 
   LossOutput loss(const at::Tensor& logits, const Batch& batch, const Noised& n) const override {

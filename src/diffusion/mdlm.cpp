@@ -28,7 +28,12 @@ class Mdlm : public Objective {
     const at::Tensor& x0 = batch.tokens;
     at::Tensor t = sample_times(x0.size(0), config_.antithetic, config_.eps, gen, x0.device());  // (B) float64
     if (config_.T > 0) t = (torch::floor(t * config_.T) + 1).clamp_max(config_.T) / config_.T;  // k/T, k ∈ 1..T
-    const at::Tensor keep = schedule_->token_alpha(t, x0, batch.pad_mask);                      // (B, L)
+    return corrupt_at(batch, t, gen);
+  }
+
+  Noised corrupt_at(const Batch& batch, const at::Tensor& t, at::Generator& gen) const override {
+    const at::Tensor& x0 = batch.tokens;
+    const at::Tensor keep = schedule_->token_alpha(t, x0, batch.pad_mask);  // (B, L)
     auto [x_t, masked] = mask_tokens(x0, keep, batch.pad_mask, special_.mask, gen);
     return {x_t, schedule_->sigma(t).to(torch::kFloat32), t, masked};
   }

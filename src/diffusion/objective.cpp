@@ -1,6 +1,8 @@
 // The objective registry.
 #include "unmask/diffusion/objective.h"
 
+#include "unmask/util/error.h"
+
 #include <torch/torch.h>
 
 #include <functional>
@@ -28,6 +30,10 @@ const Registry<ObjectiveFactory>& registry() {
 }
 
 }  // namespace
+
+Noised Objective::corrupt_at(const Batch&, const at::Tensor&, at::Generator&) const {
+  throw Error("diffusion.objective=" + name() + " has no diffusion time to corrupt at");
+}
 
 at::Tensor Objective::time_condition(const at::Tensor& t) const { return torch::zeros_like(t, torch::kFloat32); }
 

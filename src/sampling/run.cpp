@@ -6,18 +6,15 @@
 
 #include <algorithm>
 #include <chrono>
+#include <fstream>
 #include <iostream>
 
 #include "unmask/config.h"
-#include "unmask/diffusion/objective.h"
-#include "unmask/diffusion/spindle.h"
-#include "unmask/model/weights.h"
+#include "unmask/model/checkpoint_model.h"
 #include "unmask/sampling/sampler.h"
-#include "unmask/train/checkpoint.h"
 #include "unmask/util/error.h"
 #include "unmask/util/fs.h"
 #include "unmask/util/log.h"
-#include "unmask/util/safetensors.h"
 
 namespace unmask {
 
@@ -54,34 +51,12 @@ std::vector<int> parse_template(const Tokenizer& tokenizer, const std::string& t
 }  // namespace
 
 void run_sampling(const SampleCliRequest& q) {
-  const fs::path ckpt = find_checkpoint(q.checkpoint);
-  ConfigBuilder builder;
-  builder.merge_file((ckpt / "config.json").string());
-  const RunConfig config = builder.build();
-  if (!fs::exists(ckpt / "tokenizer" / kTokenizerMeta))
-    throw Error("checkpoint " + ckpt.string() + " has no tokenizer (tokenizer/ is missing); it cannot turn ids into text");
-  const auto tokenizer = load_tokenizer(ckpt / "tokenizer");
-
-  if (q.device != "auto" && q.device != "cpu" && q.device != "cuda")
-    throw Error("unknown --device '" + q.device + "' (valid: auto, cpu, cuda)");
-  if (q.device == "cuda" && !torch::cuda::is_available()) throw Error("--device cuda but no CUDA device is available");
-  const torch::Device device = (q.device == "cuda" || (q.device == "auto" && torch::cuda::is_available()))
-                                   ? torch::Device(torch::kCUDA)
-                                   : torch::Device(torch::kCPU);
-
-  ObjectiveContext ctx{config.diffusion, tokenizer->special(), tokenizer->vocab_size(), {}};
-  if (fs::exists(ckpt / "token_counts.safetensors")) {
-    const at::Tensor counts = load_safetensors(ckpt / "token_counts.safetensors").tensors.at("counts");
-    std::vector<std::int64_t> c(counts.data_ptr<std::int64_t>(), counts.data_ptr<std::int64_t>() + counts.numel());
-    ctx.token_weights = spindle_token_weights(c, tokenizer->special().pad);
-  }
-  const auto objective = make_objective(ctx);
-  auto model = make_backbone({config.model, tokenizer->vocab_size(), objective->causal(), config.diffusion.T});
-  const bool ema = !q.no_ema && fs::exists(ckpt / "ema.safetensors");
-  const fs::path weights = ckpt / (ema ? "ema.safetensors" : "model.safetensors");
-  load_named_tensors(*model, load_safetensors(weights).tensors, weights.string(), {"__num_updates__"});
-  model->to(device);
-  model->eval();
+  CheckpointModel m = load_checkpoint_model(q.checkpoint, q.device, q.no_ema);
+  const RunConfig& config = m.config;
+  const auto& tokenizer = m.tokenizer;
+  const auto& objective = m.objective;
+  auto& model = m.model;
+  const bool ema = m.ema;
 
   SampleRequest r;
   r.sampler = q.sampler.empty() ? config.sample.sampler : q.sampler;
@@ -92,17 +67,35 @@ void run_sampling(const SampleCliRequest& q) {
   r.picker.top_k = q.top_k >= 0 ? q.top_k : config.sample.top_k;
   r.picker.top_p = q.top_p >= 0 ? q.top_p : config.sample.top_p;
   r.seed = static_cast<std::uint64_t>(q.seed >= 0 ? q.seed : config.seed);
-  if (!q.prompt.empty()) r.prompt = parse_template(*tokenizer, q.prompt);
-  const bool infill = std::count(r.prompt.begin(), r.prompt.end(), tokenizer->special().mask) > 0;
-  if (infill && objective->causal())
-    throw Error("an ar checkpoint decodes left to right and cannot fill [MASK:n] spans; use a prefix prompt");
+  if (!q.prompt.empty() && !q.prompt_file.empty()) throw Error("give --prompt or --prompt-file, not both");
+  std::vector<std::string> prompt_texts;
+  if (!q.prompt.empty()) prompt_texts.push_back(q.prompt);
+  if (!q.prompt_file.empty()) {
+    std::ifstream in(q.prompt_file);
+    if (!in) throw Error("cannot read --prompt-file " + q.prompt_file);
+    for (std::string line; std::getline(in, line);)
+      if (!line.empty()) prompt_texts.push_back(line);
+    if (prompt_texts.empty()) throw Error("--prompt-file " + q.prompt_file + " has no prompts (one per line)");
+    if (q.num < 0) r.num = static_cast<std::int64_t>(prompt_texts.size());
+  }
+  for (const auto& text : prompt_texts) {
+    r.prompts.push_back(parse_template(*tokenizer, text));
+    const auto& ids = r.prompts.back();
+    if (objective->causal() && std::count(ids.begin(), ids.end(), tokenizer->special().mask) > 0)
+      throw Error("an ar checkpoint decodes left to right and cannot fill [MASK:n] spans; use a prefix prompt");
+  }
   r.confidence = q.confidence;
   r.k_schedule = q.k_schedule;
+  r.remask = q.remask;
+  r.inner = q.inner;
   if (q.block_size < 1) throw Error("--block-size must be at least 1");
   r.block_size = q.block_size;
-  if (r.length > config.model.max_length && config.model.backbone == "bert")
-    throw Error("--length " + std::to_string(r.length) + " exceeds the model's model.max_length " +
-                std::to_string(config.model.max_length));
+  // Positions the model was built for; semi_ar slides a window of this size over longer text.
+  r.context = config.model.max_length;
+  r.stop_at_eos = config.data.mode == "pad";
+  r.T = config.diffusion.T;
+  r.cuda_graph = q.cuda_graph;
+  r.autocast_bf16 = m.device.is_cuda() && config.train.precision != "fp32";
 
   if (q.show_steps) {
     // The first sample's canvas, still-masked positions shown as "_".
@@ -147,11 +140,11 @@ void run_sampling(const SampleCliRequest& q) {
       continue;
     }
     const std::vector<std::int64_t> ids(row.data_ptr<std::int64_t>(), row.data_ptr<std::int64_t>() + row.numel());
-    jsonl += nlohmann::json({{"text", text}, {"ids", ids}, {"seed", result.seeds[static_cast<std::size_t>(i)]},
-                             {"sampler", r.sampler}, {"steps", r.steps}, {"nfe", result.network_calls},
-                             {"seconds", seconds}})
-                 .dump() +
-             "\n";
+    nlohmann::json line = {{"text", text}, {"ids", ids}, {"seed", result.seeds[static_cast<std::size_t>(i)]},
+                           {"sampler", r.sampler}, {"steps", r.steps}, {"nfe", result.network_calls},
+                           {"seconds", seconds}, {"tokenizer", tokenizer->fingerprint()}};
+    if (!prompt_texts.empty()) line["prompt"] = prompt_texts[static_cast<std::size_t>(i) % prompt_texts.size()];
+    jsonl += line.dump() + "\n";
   }
   if (!q.out.empty()) write_file_atomic(q.out, jsonl);
 }

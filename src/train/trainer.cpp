@@ -2,7 +2,6 @@
 // with EMA, validation, metrics, checkpoints and exact resume.
 #include "unmask/train/trainer.h"
 
-#include <ATen/autocast_mode.h>
 #include <torch/torch.h>
 
 #include <atomic>
@@ -22,6 +21,7 @@
 #include "unmask/train/checkpoint.h"
 #include "unmask/train/ema.h"
 #include "unmask/train/lr_schedule.h"
+#include "unmask/util/autocast.h"
 #include "unmask/util/error.h"
 #include "unmask/util/log.h"
 #include "unmask/util/progress.h"
@@ -34,28 +34,6 @@ namespace fs = std::filesystem;
 
 std::atomic<int> g_stop_signal{0};
 extern "C" void on_stop_signal(int sig) { g_stop_signal = sig; }
-
-// bf16 autocast on one device type for the lifetime of the guard (no
-// GradScaler is needed for bf16).
-class AutocastGuard {
- public:
-  AutocastGuard(at::DeviceType device, bool enabled) : device_(device), enabled_(enabled) {
-    if (!enabled_) return;
-    previous_ = at::autocast::is_autocast_enabled(device_);
-    at::autocast::set_autocast_enabled(device_, true);
-    at::autocast::set_autocast_dtype(device_, at::kBFloat16);
-    at::autocast::increment_nesting();
-  }
-  ~AutocastGuard() {
-    if (!enabled_) return;
-    if (at::autocast::decrement_nesting() == 0) at::autocast::clear_cache();
-    at::autocast::set_autocast_enabled(device_, previous_);
-  }
-
- private:
-  at::DeviceType device_;
-  bool enabled_, previous_ = false;
-};
 
 Batch to_device(const Batch& b, const torch::Device& d) { return {b.tokens.to(d), b.pad_mask.to(d), b.has_padding}; }
 

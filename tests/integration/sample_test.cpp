@@ -86,7 +86,20 @@ TEST(Sample, PromptTokensAreKept) {
       for (std::size_t j = 0; j < prompt.size(); ++j) EXPECT_EQ(row["ids"][j + 1].get<int>(), prompt[j]) << objective;
       EXPECT_EQ(row["text"].get<std::string>().rfind("The cat sat", 0), 0u) << objective << ": " << row["text"];
     }
-    if (objective == "ar") EXPECT_EQ(s[0]["nfe"].get<std::size_t>(), 24 - 1 - prompt.size());
+    if (objective != "ar") continue;
+    // One call per generated position, until every sample has said EOS (pad-mode data: the rest is [PAD]).
+    const auto nfe = s[0]["nfe"].get<std::size_t>();
+    EXPECT_LE(nfe, 24 - 1 - prompt.size());
+    for (const auto& row : s) {
+      const auto& ids = row["ids"];
+      const std::size_t last = prompt.size() + nfe;  // the last position decoded
+      if (nfe < 24 - 1 - prompt.size()) {
+        bool eos = false;
+        for (std::size_t j = 1; j <= last; ++j) eos = eos || ids[j].get<int>() == 3;
+        EXPECT_TRUE(eos) << "stopped before every sample ended";
+        for (std::size_t j = last + 1; j < ids.size(); ++j) EXPECT_EQ(ids[j].get<int>(), 0);  // [PAD]
+      }
+    }
   }
 }
 

@@ -1,7 +1,9 @@
 // Token picking (top-k/top-p support, float64 Gumbel frequencies by a χ² test
 // including a rare class) and the samplers' invariants on a tiny model:
 // first_hitting makes exactly one call per token with strictly decreasing
-// times; confidence fills everything within its steps; prompts never change.
+// times; confidence fills everything within its steps (and, re-masking, keeps
+// exactly its schedule's count masked); prompts never change; semi_ar slides a
+// window over text longer than the model's context; per-sample prompts.
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
@@ -171,6 +173,108 @@ TEST(Sampler, ConfidenceFillsEverythingWithinItsSteps) {
   bad.sampler = "confidence";
   bad.confidence = "luck";
   EXPECT_THROW(run_sampler(*s.model, *s.objective, SpecialTokens{}, bad), Error);
+}
+
+// Re-masking (Mask-Predict): after step n exactly round(total · (1 − (n+1)/S))
+// generated positions are masked, some revealed token goes back to [MASK] at
+// some point, fixed positions never change, and nothing is left masked.
+TEST(Sampler, ConfidenceRemaskingFollowsItsScheduleAndRemasks) {
+  TinySetup s;
+  int remasked = 0;
+  for (std::uint64_t seed : {1, 2, 3}) {
+    SampleRequest r;
+    r.sampler = "confidence";
+    r.remask = true;
+    r.seed = seed;
+    r.num = 2;
+    r.length = 21;
+    r.steps = 5;
+    r.prompt = {4, 4, 12, 4};  // 17 generated positions per sample, one fixed token among them
+    const std::int64_t total = 20 - 1;
+    int step = 0;
+    at::Tensor previous;
+    r.on_step = [&](const at::Tensor& x) {
+      ++step;
+      const auto expect_masked = std::llround(total * (1.0 - static_cast<double>(step) / r.steps));
+      for (std::int64_t i = 0; i < 2; ++i) EXPECT_EQ((x[i] == 4).sum().item<std::int64_t>(), expect_masked) << step;
+      EXPECT_TRUE((x.select(1, 3) == 12).all().item<bool>());
+      EXPECT_TRUE((x.select(1, 0) == 2).all().item<bool>());
+      if (previous.defined()) remasked += (previous != 4).logical_and(x == 4).sum().item<int>();
+      previous = x.clone();
+    };
+    const SampleResult out = run_sampler(*s.model, *s.objective, SpecialTokens{}, r);
+    EXPECT_EQ(step, 5);
+    EXPECT_EQ(out.network_calls, 5);
+    EXPECT_FALSE((out.ids == 4).any().item<bool>());
+  }
+  EXPECT_GT(remasked, 0);
+}
+
+// MDLM's semi-AR sliding window: 150 tokens from a bert of 64 positions (its
+// position table would fail on a wider input); other samplers refuse.
+TEST(Sampler, SemiArSlidesAWindowPastTheModelContext) {
+  TinySetup s;
+  for (const char* inner : {"ancestral", "confidence"}) {
+    SampleRequest r;
+    r.sampler = "semi_ar";
+    r.inner = inner;
+    r.num = 2;
+    r.length = 150;
+    r.context = 64;
+    r.block_size = 16;
+    r.steps = 40;  // 10 blocks, 4 steps each
+    r.prompt = {9, 10, 11};
+    at::Tensor previous;
+    r.on_step = [&](const at::Tensor& x) {
+      ASSERT_EQ(x.size(1), 150);
+      if (previous.defined()) {
+        const at::Tensor was_revealed = previous != 4;
+        EXPECT_TRUE(torch::equal(x.masked_select(was_revealed), previous.masked_select(was_revealed))) << inner;
+      }
+      previous = x.clone();
+    };
+    const SampleResult out = run_sampler(*s.model, *s.objective, SpecialTokens{}, r);
+    EXPECT_FALSE((out.ids == 4).any().item<bool>()) << inner;
+    EXPECT_TRUE((out.ids.select(1, 1) == 9).all().item<bool>());
+    EXPECT_TRUE((out.ids.select(1, 3) == 11).all().item<bool>());
+    EXPECT_LE(out.network_calls, 10 * (4 + 1)) << inner;
+    EXPECT_GE(out.network_calls, 10) << inner;
+  }
+  SampleRequest bad;
+  bad.length = 150;
+  bad.context = 64;
+  try {
+    run_sampler(*s.model, *s.objective, SpecialTokens{}, bad);
+    ADD_FAILURE() << "ancestral past the context must be refused";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("semi_ar slides a window"), std::string::npos) << e.what();
+  }
+}
+
+// One prompt per sample (--prompt-file), also for ragged AR decoding.
+TEST(Sampler, PerSamplePromptsAreKeptInDiffusionAndArDecoding) {
+  TinySetup s;
+  torch::manual_seed(0);
+  Backbone causal = make_backbone(test::tiny_backbone("bert", "none", true));
+  causal->eval();
+  ObjectiveContext ctx;
+  ctx.vocab_size = 50;
+  ctx.diffusion.objective = "ar";
+  const auto ar = make_objective(ctx);
+  for (const bool use_ar : {false, true}) {
+    SampleRequest r;
+    r.num = 4;
+    r.length = 10;
+    r.steps = 4;
+    r.prompts = {{9}, {10, 11, 12}};
+    const SampleResult out = use_ar ? run_sampler(*causal, *ar, SpecialTokens{}, r)
+                                    : run_sampler(*s.model, *s.objective, SpecialTokens{}, r);
+    for (std::int64_t i : {0, 2}) EXPECT_EQ(out.ids[i][1].item<std::int64_t>(), 9) << use_ar;
+    for (std::int64_t i : {1, 3})
+      for (std::int64_t j = 0; j < 3; ++j) EXPECT_EQ(out.ids[i][1 + j].item<std::int64_t>(), 10 + j) << use_ar;
+    EXPECT_FALSE((out.ids == 4).any().item<bool>()) << use_ar;
+    if (use_ar) EXPECT_EQ(out.network_calls, 10 - 2);  // from the shortest prompt on
+  }
 }
 
 }  // namespace

@@ -49,6 +49,10 @@ class Objective {
 
   // Samples the corruption of a batch (times drawn from `gen`).
   virtual Noised corrupt(const Batch& batch, at::Generator& gen) const = 0;
+  // The corruption at given times t (B) in (0, 1] (discrete models: k/T),
+  // masks drawn from `gen`: ELBO evaluation by the sum over steps. Error for
+  // objectives without a time (mlm, roberta_diffusion, ar).
+  virtual Noised corrupt_at(const Batch& batch, const at::Tensor& t, at::Generator& gen) const;
   // Loss of the backbone's logits (B, L, V) for that corruption.
   virtual LossOutput loss(const at::Tensor& logits, const Batch& batch, const Noised& noised) const = 0;
 };

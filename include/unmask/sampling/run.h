@@ -13,6 +13,7 @@ struct SampleCliRequest {
   std::int64_t steps = -1;    // -1: sample.steps
   std::string sampler;        // "": sample.sampler
   std::string prompt;
+  std::string prompt_file;    // one prompt per line; sample i uses line i mod P (--num defaults to P)
   double temperature = -1;    // < 0: sample.temperature
   std::int64_t top_k = -1;    // < 0: sample.top_k
   double top_p = -1;          // < 0: sample.top_p
@@ -22,7 +23,10 @@ struct SampleCliRequest {
   bool no_ema = false;        // use the raw weights even when the checkpoint has EMA
   std::string confidence = "maxprob";  // confidence sampler: maxprob | margin | entropy
   std::string k_schedule = "linear";   // confidence sampler: linear | cosine
+  bool remask = false;                 // confidence sampler: low-confidence tokens may be re-masked
   std::int64_t block_size = 16;        // semi_ar sampler: tokens per block
+  std::string inner = "ancestral";     // semi_ar sampler: ancestral | confidence inside each block
+  bool cuda_graph = false;             // capture the denoiser call in a CUDA graph (CUDA only)
   bool show_steps = false;             // print the canvas of the first sample after every step (stderr)
 };
 

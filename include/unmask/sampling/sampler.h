@@ -2,10 +2,12 @@
 // D3PM: the exact reverse step of the checkpoint's schedule), `cached` (MDLM
 // `ddpm_cache`: when no token changed and the model is time-independent, the
 // previous x0 prediction is reused without a network call), `first_hitting`
-// (Zheng et al. 2024: exact, one token and one network call per step) and
-// `confidence` (MaskGIT/LLaDA: the k most confident positions per step) and
-// `semi_ar` (blocks left to right, each denoised ancestrally). The
-// ar objective decodes left to right. Every sample draws from its
+// (Zheng et al. 2024: exact, one token and one network call per step),
+// `confidence` (MaskGIT/LLaDA: the k most confident positions per step,
+// optionally re-masking) and `semi_ar` (blocks left to right, each denoised by
+// an inner sampler; a sliding window of the model's context when the text is
+// longer, as MDLM's semi-AR sampler). The ar objective decodes left to
+// right. Every sample draws from its
 // own random stream, seeded from the run seed and its index, so sample i is
 // the same whatever the batch size or the other samples.
 #pragma once
@@ -29,13 +31,21 @@ struct SampleRequest {
   std::int64_t num = 2;
   std::int64_t length = 64;           // BOS included
   std::int64_t steps = 64;            // denoising steps (masked objectives)
+  std::int64_t T = 0;                 // discrete-time model (D3PM): ancestral times lie on k/T; 0 = continuous
   PickerOptions picker;
   std::uint64_t seed = 0;
   std::int64_t first_index = 0;       // stream of sample i is seeded with (seed, first_index + i)
   std::vector<int> prompt;            // tokens after BOS: fixed, except [MASK] ids, which are generated (infilling)
+  std::vector<std::vector<int>> prompts;  // one prompt per sample (sample i uses prompts[i % size]); overrides `prompt`
   std::string confidence = "maxprob"; // confidence: maxprob | margin | entropy
   std::string k_schedule = "linear";  // confidence: how many positions per step (linear | cosine)
+  bool remask = false;                // confidence: revealed low-confidence tokens may go back to [MASK]
   std::int64_t block_size = 16;       // semi_ar: tokens per block (steps are shared out among blocks)
+  std::string inner = "ancestral";    // semi_ar: the sampler of each block (ancestral | confidence)
+  std::int64_t context = 0;           // positions the model sees at once (0 = length); semi_ar slides a window when length exceeds it
+  bool stop_at_eos = false;           // ar: stop once every sample has produced EOS (the rest is [PAD])
+  bool cuda_graph = false;            // capture the denoiser call in a CUDA graph (CUDA only)
+  bool autocast_bf16 = false;         // bf16 autocast for the network (CUDA)
   // Called with the canvas (N, length so far) after every step (--show-steps, tests).
   std::function<void(const at::Tensor&)> on_step;
 };

@@ -1,0 +1,86 @@
+// unmask_bench_sample: per sampler, network calls, seconds per batch and the
+// overhead ratio wall ÷ (calls × one forward pass), the forward measured in
+// the same process on the same canvas shape. Prints one JSON object.
+//   unmask_bench_sample CHECKPOINT NUM LENGTH STEPS THREADS SAMPLER[,SAMPLER...]
+#include <torch/torch.h>
+
+#include <algorithm>
+#include <chrono>
+#include <iostream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "unmask/diffusion/masking.h"
+#include "unmask/model/checkpoint_model.h"
+#include "unmask/sampling/sampler.h"
+
+using namespace unmask;
+
+namespace {
+
+double seconds_since(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+// Median time of one denoiser call (forward + log-softmax without [MASK]) on a
+// half-masked (num, length) canvas.
+double forward_seconds(CheckpointModel& m, std::int64_t num, std::int64_t length) {
+  torch::NoGradGuard no_grad;
+  const auto& special = m.tokenizer->special();
+  at::Tensor x = torch::randint(5, m.tokenizer->vocab_size(), {num, length}, torch::kLong);  // (N, L)
+  x.masked_fill_(torch::rand({num, length}) < 0.5, special.mask);
+  const at::Tensor cond = m.objective->time_condition(torch::full({num}, 0.5, torch::kFloat64));
+  std::vector<double> times;
+  for (int rep = 0; rep < 23; ++rep) {
+    const auto start = std::chrono::steady_clock::now();
+    const at::Tensor lp = log_probs_without_mask(m.model->forward(x, cond, at::Tensor()), special.mask);
+    (void)lp.sum().item<float>();
+    if (rep >= 3) times.push_back(seconds_since(start));  // 3 warm-up calls
+  }
+  std::sort(times.begin(), times.end());
+  return times[times.size() / 2];
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc != 7) {
+    std::cerr << "usage: unmask_bench_sample CHECKPOINT NUM LENGTH STEPS THREADS SAMPLER[,SAMPLER...]\n";
+    return 2;
+  }
+  try {
+    const std::int64_t num = std::stoll(argv[2]), length = std::stoll(argv[3]), steps = std::stoll(argv[4]);
+    at::set_num_threads(std::stoi(argv[5]));
+    CheckpointModel m = load_checkpoint_model(argv[1], "cpu", false);
+    const double forward = forward_seconds(m, num, length);
+    nlohmann::json out = {{"forward_s", forward}, {"num", num}, {"length", length}, {"steps", steps},
+                          {"threads", at::get_num_threads()}, {"samplers", nlohmann::json::array()}};
+    std::stringstream names(argv[6]);
+    for (std::string name; std::getline(names, name, ',');) {
+      SampleRequest r;
+      r.sampler = name;
+      r.num = num;
+      r.length = length;
+      r.steps = steps;
+      r.seed = 1;
+      r.block_size = std::max<std::int64_t>(1, (length - 1) / 4);
+      r.context = m.config.model.max_length;
+      double best = 1e300;
+      std::int64_t calls = 0;
+      for (int rep = 0; rep < 3; ++rep) {  // best of 3
+        const auto start = std::chrono::steady_clock::now();
+        const SampleResult result = run_sampler(*m.model, *m.objective, m.tokenizer->special(), r);
+        best = std::min(best, seconds_since(start));
+        calls = result.network_calls;
+      }
+      out["samplers"].push_back({{"sampler", name}, {"calls", calls}, {"seconds", best},
+                                 {"seconds_per_sample", best / static_cast<double>(num)},
+                                 {"overhead", best / (static_cast<double>(calls) * forward)}});
+    }
+    std::cout << out.dump() << "\n";
+  } catch (const std::exception& e) {
+    std::cerr << "error: " << e.what() << "\n";
+    return 1;
+  }
+  return 0;
+}

@@ -1,0 +1,41 @@
+// ELBO perplexity of a checkpoint on a prepared split, the way the papers
+// compute it: continuous time by Monte-Carlo over t (antithetic draws within
+// each round, rounds independent, so the standard error comes from the
+// rounds; MDLM), discrete T by the sum over steps with an optional stride
+// (DiffusionBERT compute_elbo.py), AR exactly.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+
+#include "unmask/model/checkpoint_model.h"
+
+namespace unmask {
+
+struct ElboOptions {
+  std::string split = "test";
+  std::int64_t batch_size = 32;
+  std::int64_t draws = 4;        // continuous time: independent Monte-Carlo rounds over the split (≥ 1)
+  std::int64_t stride = 1;       // discrete T: evaluate every stride-th step k, weighted by stride
+  std::int64_t max_rows = 0;     // 0 = the whole split
+  std::uint64_t seed = 0;
+  bool progress = true;
+};
+
+struct ElboResult {
+  std::string method;            // monte_carlo | discrete_sum | exact
+  double nelbo_per_token = 0;    // nats
+  double std_error = -1;         // of nelbo_per_token over the Monte-Carlo rounds; < 0 when not estimated
+  double ppl = 0;                // exp(nelbo_per_token), an upper bound for diffusion models
+  double bpb = 0;                // bits per UTF-8 byte of the decoded text
+  double per_word_ppl = 0;       // exp(NELBO / whitespace words): DiffusionBERT's reporting
+  std::int64_t tokens = 0, bytes = 0, words = 0, rows = 0;
+  std::int64_t draws = 0, stride = 0, steps_evaluated = 0;
+};
+
+// Error for objectives that are not a likelihood bound (mlm, roberta_diffusion)
+// and for data made with another tokenizer.
+ElboResult evaluate_elbo(CheckpointModel& model, const std::filesystem::path& data, const ElboOptions& options);
+
+}  // namespace unmask

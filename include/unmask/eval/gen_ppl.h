@@ -1,0 +1,26 @@
+// Generative perplexity: sample token ids scored by an autoregressive scorer
+// checkpoint (an unmask `ar` model), in chunks of the scorer's context as
+// MDLM's eval does; corpus-level exp(mean NLL) and per-sample values.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "unmask/model/checkpoint_model.h"
+
+namespace unmask {
+
+struct GenPplResult {
+  double nll_per_token = 0;           // nats, over every scored token of every sample
+  double gen_ppl = 0;                 // exp(nll_per_token)
+  std::int64_t tokens = 0;            // scored tokens
+  std::vector<double> sample_ppl;     // exp(mean NLL) of each sample (0 for samples with nothing to score)
+  std::int64_t context = 0;           // the scorer's chunk length
+};
+
+// `samples`: token ids of the scorer's tokenizer, BOS not included; each is
+// scored as [BOS] ids, so the first token is predicted from BOS alone.
+GenPplResult score_samples(CheckpointModel& scorer, const std::vector<std::vector<std::int64_t>>& samples,
+                           std::int64_t batch_size);
+
+}  // namespace unmask

@@ -1,0 +1,135 @@
+// ELBO evaluation over a split (MDLM Eq. 10 by Monte-Carlo, D3PM/DiffusionBERT
+// by the sum over steps, AR exact), plus the tokenizer-independent bits per
+// byte and DiffusionBERT's per-word perplexity from the decoded rows.
+#include "unmask/eval/elbo.h"
+
+#include <torch/torch.h>
+
+#include <cmath>
+#include <sstream>
+
+#include "unmask/data/dataset.h"
+#include "unmask/util/autocast.h"
+#include "unmask/util/error.h"
+#include "unmask/util/progress.h"
+
+namespace unmask {
+namespace {
+
+// The steps of the discrete sum: k = T, T − s, ..., each standing for the s
+// steps down to k − s + 1 (the last one for fewer), so the weights add to T.
+std::vector<std::pair<std::int64_t, std::int64_t>> step_grid(std::int64_t T, std::int64_t stride) {
+  std::vector<std::pair<std::int64_t, std::int64_t>> grid;
+  for (std::int64_t k = T; k >= 1; k -= stride) grid.emplace_back(k, std::min(stride, k));
+  return grid;
+}
+
+std::int64_t count_words(const std::string& text) {
+  std::istringstream in(text);
+  std::int64_t n = 0;
+  for (std::string w; in >> w;) ++n;
+  return n;
+}
+
+}  // namespace
+
+ElboResult evaluate_elbo(CheckpointModel& m, const std::filesystem::path& data, const ElboOptions& o) {
+  const RunConfig& c = m.config;
+  const Objective& objective = *m.objective;
+  if (!objective.is_bound())
+    throw Error("diffusion.objective=" + objective.name() +
+                " is not a likelihood bound, so it has no ELBO perplexity (bounds: mdlm, d3pm, diffusionbert, ar)");
+  if (o.batch_size < 1) throw Error("the evaluation batch size must be at least 1");
+  if (o.draws < 1) throw Error("--draws must be at least 1");
+  if (o.stride < 1) throw Error("--stride must be at least 1");
+  const ShardedSplit split(data, o.split, m.tokenizer->fingerprint());
+  const RowSource rows(split, parse_row_mode(c.data.mode), c.data.length);
+  const std::int64_t n_rows = o.max_rows > 0 ? std::min<std::int64_t>(o.max_rows, static_cast<std::int64_t>(rows.num_rows()))
+                                             : static_cast<std::int64_t>(rows.num_rows());
+  if (n_rows == 0)
+    throw Error("split '" + o.split + "' of " + data.string() + " has no rows of length " + std::to_string(c.data.length));
+
+  ElboResult r;
+  r.method = objective.causal() ? "exact" : (c.diffusion.T > 0 ? "discrete_sum" : "monte_carlo");
+  r.draws = r.method == "monte_carlo" ? o.draws : 1;
+  r.stride = r.method == "discrete_sum" ? o.stride : 0;
+  const auto grid = step_grid(c.diffusion.T, o.stride);
+  r.steps_evaluated = r.method == "discrete_sum" ? static_cast<std::int64_t>(grid.size()) : 0;
+  std::vector<double> round_sums(static_cast<std::size_t>(r.draws), 0.0);  // nats, per Monte-Carlo round
+
+  torch::NoGradGuard no_grad;
+  const bool bf16 = m.device.is_cuda() && c.train.precision != "fp32";
+  auto gen = at::detail::createCPUGenerator(o.seed);
+  const std::int64_t L = c.data.length;
+  const SpecialTokens& special = m.tokenizer->special();
+  std::unique_ptr<Progress> progress;
+  if (o.progress) progress = std::make_unique<Progress>("eval ppl", static_cast<std::uint64_t>(n_rows), "rows");
+  for (std::int64_t start = 0; start < n_rows; start += o.batch_size) {
+    const std::int64_t b = std::min(o.batch_size, n_rows - start);
+    at::Tensor tokens = torch::empty({b, L}, torch::kLong);  // (B, L)
+    at::Tensor mask = torch::empty({b, L}, torch::kBool);    // (B, L) true at real tokens
+    for (std::int64_t i = 0; i < b; ++i) {
+      auto* ids = tokens.data_ptr<std::int64_t>() + i * L;
+      rows.row(static_cast<std::uint64_t>(start + i), ids, mask.data_ptr<bool>() + i * L);
+      std::vector<int> text_ids;
+      for (std::int64_t j = 0; j < L; ++j)
+        if (ids[j] != special.pad && ids[j] != special.bos && ids[j] != special.eos && ids[j] != special.mask)
+          text_ids.push_back(static_cast<int>(ids[j]));
+      const std::string text = m.tokenizer->decode(text_ids);
+      r.bytes += static_cast<std::int64_t>(text.size());
+      r.words += count_words(text);
+    }
+    Batch batch{tokens.to(m.device), mask.to(m.device), !mask.all().item<bool>()};
+    const at::Tensor attention = batch.has_padding ? batch.pad_mask : at::Tensor();
+    auto nelbo = [&](const Noised& n) {  // NELBO estimate summed over the batch (nats)
+      at::Tensor logits;
+      {
+        const AutocastGuard autocast(m.device.type(), bf16);
+        logits = m.model->forward(n.x_t, n.cond, attention);
+      }
+      const LossOutput out = objective.loss(logits.to(torch::kFloat32), batch, n);
+      return std::make_pair(out.nelbo_sum.item<double>(), out.tokens.item<std::int64_t>());
+    };
+    std::int64_t batch_tokens = 0;
+    if (r.method == "discrete_sum") {
+      // Σ_k L_k (D3PM Eq. 3; DiffusionBERT compute_elbo.py): the loss's nelbo_sum is T·L_k at t = k/T.
+      double sum = 0;
+      for (const auto& [k, weight] : grid) {
+        const at::Tensor t = torch::full({b}, static_cast<double>(k) / static_cast<double>(c.diffusion.T),
+                                         torch::TensorOptions().dtype(torch::kFloat64).device(m.device));
+        const auto [value, count] = nelbo(objective.corrupt_at(batch, t, gen));
+        sum += value * static_cast<double>(weight) / static_cast<double>(c.diffusion.T);
+        batch_tokens = count;
+      }
+      round_sums[0] += sum;
+    } else {
+      for (std::int64_t d = 0; d < r.draws; ++d) {  // exact for ar: its corruption is the identity
+        const auto [value, count] = nelbo(objective.corrupt(batch, gen));
+        round_sums[static_cast<std::size_t>(d)] += value;
+        batch_tokens = count;
+      }
+    }
+    r.tokens += batch_tokens;
+    r.rows += b;
+    if (progress) progress->advance(static_cast<std::uint64_t>(b));
+  }
+  if (progress) progress->finish();
+
+  double mean = 0;
+  for (double s : round_sums) mean += s / static_cast<double>(r.tokens);
+  mean /= static_cast<double>(round_sums.size());
+  if (round_sums.size() > 1) {  // standard error of the mean of independent rounds
+    double var = 0;
+    for (double s : round_sums) var += std::pow(s / static_cast<double>(r.tokens) - mean, 2);
+    var /= static_cast<double>(round_sums.size() - 1);
+    r.std_error = std::sqrt(var / static_cast<double>(round_sums.size()));
+  }
+  const double total_nats = mean * static_cast<double>(r.tokens);
+  r.nelbo_per_token = mean;
+  r.ppl = std::exp(mean);
+  r.bpb = r.bytes > 0 ? total_nats / (std::log(2.0) * static_cast<double>(r.bytes)) : 0.0;
+  r.per_word_ppl = r.words > 0 ? std::exp(total_nats / static_cast<double>(r.words)) : 0.0;
+  return r;
+}
+
+}  // namespace unmask

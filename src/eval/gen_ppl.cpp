@@ -1,0 +1,83 @@
+// Scoring with an AR checkpoint: each sample becomes [BOS] ids, cut into
+// chunks of the scorer's context (MDLM eval: samples.split(context)); the
+// first token of a chunk is context only, every other token is scored by
+// −log p(x_i | x_<i within the chunk).
+#include "unmask/eval/gen_ppl.h"
+
+#include <torch/torch.h>
+
+#include <cmath>
+
+#include "unmask/util/autocast.h"
+#include "unmask/util/error.h"
+
+namespace unmask {
+
+GenPplResult score_samples(CheckpointModel& scorer, const std::vector<std::vector<std::int64_t>>& samples,
+                           std::int64_t batch_size) {
+  if (!scorer.objective->causal())
+    throw Error("the scorer " + scorer.dir.string() + " was trained with diffusion.objective=" +
+                scorer.objective->name() + "; gen-ppl needs an autoregressive (ar) checkpoint");
+  if (batch_size < 1) throw Error("the scoring batch size must be at least 1");
+  const SpecialTokens& special = scorer.tokenizer->special();
+  const std::int64_t context = std::min(scorer.config.model.max_length, scorer.config.data.length);
+  struct Chunk {
+    std::size_t sample;
+    std::vector<std::int64_t> ids;
+  };
+  std::vector<Chunk> chunks;
+  for (std::size_t i = 0; i < samples.size(); ++i) {
+    std::vector<std::int64_t> row = {special.bos};
+    row.insert(row.end(), samples[i].begin(), samples[i].end());
+    for (std::size_t begin = 0; begin + 1 < row.size(); begin += static_cast<std::size_t>(context))
+      chunks.push_back({i, std::vector<std::int64_t>(row.begin() + static_cast<std::ptrdiff_t>(begin),
+                                                     row.begin() + static_cast<std::ptrdiff_t>(std::min(
+                                                                       row.size(), begin + static_cast<std::size_t>(context))))});
+  }
+  std::vector<double> nll(samples.size(), 0.0);
+  std::vector<std::int64_t> count(samples.size(), 0);
+  torch::NoGradGuard no_grad;
+  const bool bf16 = scorer.device.is_cuda() && scorer.config.train.precision != "fp32";
+  for (std::size_t start = 0; start < chunks.size(); start += static_cast<std::size_t>(batch_size)) {
+    const std::size_t end = std::min(chunks.size(), start + static_cast<std::size_t>(batch_size));
+    std::int64_t width = 0;
+    for (std::size_t c = start; c < end; ++c) width = std::max<std::int64_t>(width, static_cast<std::int64_t>(chunks[c].ids.size()));
+    const auto b = static_cast<std::int64_t>(end - start);
+    at::Tensor x = torch::full({b, width}, special.pad, torch::kLong);  // (B, W)
+    at::Tensor real = torch::zeros({b, width}, torch::kBool);           // (B, W)
+    for (std::int64_t r = 0; r < b; ++r) {
+      const auto& ids = chunks[start + static_cast<std::size_t>(r)].ids;
+      std::copy(ids.begin(), ids.end(), x.data_ptr<std::int64_t>() + r * width);
+      real[r].narrow(0, 0, static_cast<std::int64_t>(ids.size())).fill_(true);
+    }
+    at::Tensor logits;
+    {
+      const AutocastGuard autocast(scorer.device.type(), bf16);
+      logits = scorer.model->forward(x.to(scorer.device), at::Tensor(), real.to(scorer.device));  // (B, W, V)
+    }
+    const at::Tensor lp = logits.to(torch::kFloat32).log_softmax(-1).narrow(1, 0, width - 1).cpu();  // (B, W−1, V)
+    const at::Tensor token_nll =                                                                      // (B, W−1)
+        -lp.gather(-1, x.narrow(1, 1, width - 1).unsqueeze(-1)).squeeze(-1).to(torch::kFloat64);
+    const at::Tensor scored = real.narrow(1, 1, width - 1);
+    const at::Tensor per_row = torch::where(scored, token_nll, 0.0).sum(1);  // (B)
+    for (std::int64_t r = 0; r < b; ++r) {
+      const std::size_t s = chunks[start + static_cast<std::size_t>(r)].sample;
+      nll[s] += per_row[r].item<double>();
+      count[s] += scored[r].sum().item<std::int64_t>();
+    }
+  }
+  GenPplResult out;
+  out.context = context;
+  double total = 0;
+  for (std::size_t i = 0; i < samples.size(); ++i) {
+    total += nll[i];
+    out.tokens += count[i];
+    out.sample_ppl.push_back(count[i] > 0 ? std::exp(nll[i] / static_cast<double>(count[i])) : 0.0);
+  }
+  if (out.tokens == 0) throw Error("the samples have no tokens to score");
+  out.nll_per_token = total / static_cast<double>(out.tokens);
+  out.gen_ppl = std::exp(out.nll_per_token);
+  return out;
+}
+
+}  // namespace unmask

@@ -42,4 +42,14 @@ echo "-- ancestral (MDLM ddpm), 64 steps:"
 echo "-- first_hitting (one token per network call):"
 "$unmask" --log-level warn sample --checkpoint "$RUN_DIR/tiny" --num 3 --sampler first_hitting
 
+echo "== 7. a small autoregressive scorer on the same data, for gen-perplexity"
+rm -rf "$RUN_DIR/scorer"
+"$unmask" --log-level warn train --config "$ROOT/configs/tiny.json" --set "data.path=$RUN_DIR/data" \
+  --set diffusion.objective=ar --set train.max_steps=400 --set train.eval_every=400 --set train.checkpoint_every=400 \
+  --set train.sample_every=0 --out "$RUN_DIR/scorer"
+
+echo "== 8. one evaluation report: ELBO perplexity, BLEU, self-BLEU, gen-perplexity, entropy"
+"$unmask" --log-level warn eval all --checkpoint "$RUN_DIR/tiny" --scorer "$RUN_DIR/scorer"
+echo "  (written to $RUN_DIR/tiny/eval.json and eval.md)"
+
 echo "== done: tokenizer $RUN_DIR/tokenizer, shards $RUN_DIR/data, model $RUN_DIR/tiny/checkpoints/latest"

@@ -3,6 +3,7 @@
 
 #include <utf8.h>
 
+#include <fstream>
 #include <nlohmann/json.hpp>
 
 #include "unmask/util/error.h"

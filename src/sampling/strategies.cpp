@@ -40,13 +40,17 @@ void ancestral(Denoiser& d, at::Tensor& x, const at::Tensor& active, std::int64_
     const double a_s = s <= 0 ? 1.0 : d.schedule.alpha(torch::full({1}, s, torch::kFloat64)).item<double>();
     const double reveal = (a_s - a_t) / (1 - a_t);
     predict(t);
-    std::vector<at::Tensor> rows;
+    // Only the positions revealed in this step draw a token: the Gumbel noise
+    // (V float64 per position) would otherwise cost more than the network.
+    const at::Tensor masked_cpu = masked.cpu();
+    at::Tensor next = x.clone();
     for (std::int64_t i = 0; i < n_rows; ++i) {
-      const at::Tensor u = at::rand({length}, d.gens[i], torch::kFloat64).to(device);  // (L)
-      const at::Tensor tokens = d.picker.pick(lp[i], d.gens[i]).to(device);            // (L)
-      rows.push_back(torch::where(masked[i].logical_and(u < reveal), tokens, x[i]));
+      const at::Tensor u = at::rand({length}, d.gens[i], torch::kFloat64);                       // (L)
+      const at::Tensor revealed = masked_cpu[i].logical_and(u < reveal).nonzero().squeeze(1);  // (R)
+      if (revealed.numel() == 0) continue;
+      const at::Tensor at_device = revealed.to(device);
+      next[i].index_put_({at_device}, d.picker.pick(lp[i].index_select(0, at_device), d.gens[i]).to(device));
     }
-    const at::Tensor next = torch::stack(rows);
     if (!torch::equal(next, x)) lp = at::Tensor();  // a token changed: the cache is stale
     x = next;
     d.notify(x);
@@ -73,7 +77,6 @@ void confidence(Denoiser& d, at::Tensor& x, const at::Tensor& active, std::int64
   const torch::Device device = x.device();
   const at::Tensor generated = open_positions(x, d.special.mask, active);  // (N, L) positions this call fills
   const at::Tensor totals = generated.sum(1).cpu();                          // (N)
-  const double neg_inf = -std::numeric_limits<double>::infinity();
   for (std::int64_t n = 0; n < steps && open_positions(x, d.special.mask, active).any().item<bool>(); ++n) {
     const double done = static_cast<double>(n + 1) / steps;
     const double left = r.k_schedule == "cosine" ? std::cos(M_PI / 2 * done) : 1.0 - done;
@@ -85,11 +88,14 @@ void confidence(Denoiser& d, at::Tensor& x, const at::Tensor& active, std::int64
       const at::Tensor candidates = r.remask ? generated[i] : masked.logical_and(generated[i]);  // (L)
       const std::int64_t keep = r.remask ? total - remaining : masked.logical_and(generated[i]).sum().item<std::int64_t>() - remaining;
       if (keep <= 0) continue;
-      const at::Tensor filtered = d.picker.log_probs(lp[i]);  // (L, V) float64
-      const at::Tensor drawn =                                 // (L): Gumbel-max on the same filtered distribution
+      // Only the candidate positions are scored and drawn (C of them).
+      const at::Tensor where = candidates.nonzero().squeeze(1);       // (C)
+      const at::Tensor filtered = d.picker.log_probs(lp[i].index_select(0, where));  // (C, V) float64
+      const at::Tensor drawn =                                        // (C): Gumbel-max on the same filtered distribution
           (r.picker.greedy ? filtered : filtered + gumbel_noise(filtered.sizes(), d.gens[i]).to(device)).argmax(-1);
-      const at::Tensor tokens = torch::where(masked, drawn, x[i]);  // revealed tokens keep their value
-      at::Tensor score;                                               // (L)
+      const at::Tensor current = x[i].index_select(0, where);         // (C)
+      const at::Tensor tokens = torch::where(current == d.special.mask, drawn, current);  // revealed tokens keep their value
+      at::Tensor score;                                               // (C)
       if (r.confidence == "margin") {
         const at::Tensor top2 = std::get<0>(filtered.exp().topk(2, -1));
         score = top2.select(1, 0) - top2.select(1, 1);
@@ -99,11 +105,9 @@ void confidence(Denoiser& d, at::Tensor& x, const at::Tensor& active, std::int64
       } else {
         score = filtered.gather(-1, tokens.unsqueeze(-1)).squeeze(-1);       // log p of the (drawn or kept) token
       }
-      // Candidates outside the picker's support stay above the excluded positions.
-      score = score.clamp_min(-1e300).masked_fill(candidates.logical_not(), neg_inf);
-      const at::Tensor chosen = std::get<1>(score.topk(keep));
+      const at::Tensor chosen = std::get<1>(score.topk(keep));  // indices into the candidates
       if (r.remask) x[i].masked_fill_(candidates, d.special.mask);
-      x[i].index_put_({chosen}, tokens.index({chosen}));
+      x[i].index_put_({where.index({chosen})}, tokens.index({chosen}));
     }
     d.notify(x);
   }

@@ -71,6 +71,13 @@ TEST(EvalBleuCli, DiffusionBertProtocolAndSelfBleuMatchNltk) {
   EXPECT_EQ(pool["tokenize"], "space");
   EXPECT_EQ(pool["references"], 300);
 
+  const auto per = run_json({"--hyps", fixture("hyps"), "--refs", fixture("pool"), "--protocol", "diffusionbert",
+                             "--per-hypothesis", "--threads", "1"});
+  const auto& scores = expected()["diffusionbert"]["space"]["sentence_scores"];
+  ASSERT_EQ(per["per_hypothesis"].size(), scores.size());
+  for (std::size_t i = 0; i < scores.size(); ++i)
+    EXPECT_NEAR(per["per_hypothesis"][i].get<double>(), scores[i].get<double>(), 1e-12 * scores[i].get<double>()) << i;
+
   const auto self = run_json({"--hyps", fixture("hyps"), "--self"});  // default: the diffusionbert protocol
   const double self_mean = expected()["diffusionbert_self"]["space"]["mean"];
   EXPECT_NEAR(self["self_bleu_nltk"].get<double>(), self_mean, 1e-12);
@@ -131,6 +138,8 @@ TEST(EvalBleuCli, BadInputGivesOneLine) {
   expect_one_line_error(
       run_unmask({"eval", "bleu", "--hyps", hyps, "--refs", refs, "--protocol", "diffusionbert", "--smooth", "exp"}),
       "apply to --protocol sacrebleu only");
+  expect_one_line_error(run_unmask({"eval", "bleu", "--hyps", hyps, "--refs", refs, "--per-hypothesis"}),
+                        "--per-hypothesis applies to --protocol diffusionbert");
   expect_one_line_error(run_unmask({"eval", "bleu", "--hyps", hyps, "--refs", refs, "--smooth-value", "0.2"}),
                         "applies to --smooth floor or add-k");
   expect_one_line_error(run_unmask({"eval", "bleu", "--hyps", (dir / "bad.jsonl").string(), "--refs", refs}),

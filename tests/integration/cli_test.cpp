@@ -93,10 +93,10 @@ TEST(Cli, UnknownCommandsAndKeysAreOneLineErrors) {
   expect_one_line_error(r, "unknown log level 'loud'");
 }
 
-TEST(Cli, PendingCommandsSayTheyAreNotBuiltYet) {
-  for (const auto& args : std::vector<std::vector<std::string>>{
-           {"eval", "ppl"}, {"eval", "all"}})
-    expect_one_line_error(run_unmask(args), "is not built yet");
+TEST(Cli, EvalCommandsNeedTheirInputs) {
+  for (const auto& args : std::vector<std::vector<std::string>>{{"eval", "ppl"}, {"eval", "all"}})
+    expect_one_line_error(run_unmask(args), "--checkpoint is required");
+  expect_one_line_error(run_unmask({"eval", "gen-ppl", "--samples", "x.jsonl"}), "--scorer is required");
 }
 
 TEST(Cli, ConfigDumpPrintsTheResolvedTree) {

@@ -91,7 +91,7 @@ void run_sampling(const SampleCliRequest& q) {
   if (q.block_size < 1) throw Error("--block-size must be at least 1");
   r.block_size = q.block_size;
   // Positions the model was built for; semi_ar slides a window of this size over longer text.
-  r.context = config.model.max_length;
+  r.context = config.model.max_length - (config.model.time_conditioning == "prefix" ? 1 : 0);  // a prefix time token takes one
   r.stop_at_eos = config.data.mode == "pad";
   r.T = config.diffusion.T;
   r.cuda_graph = q.cuda_graph;
@@ -129,6 +129,7 @@ void run_sampling(const SampleCliRequest& q) {
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   log::info("sampled " + std::to_string(r.num) + " x " + std::to_string(r.length) + " tokens with " + r.sampler +
             " in " + std::to_string(seconds) + " s, " + std::to_string(result.network_calls) + " network calls" +
+            (r.sampler == "cached" ? " (" + std::to_string(result.calls_saved) + " saved by the cache)" : "") +
             (ema ? " (EMA weights)" : ""));
   const bool cut = config.data.mode == "pad";
   std::string jsonl;
@@ -141,7 +142,7 @@ void run_sampling(const SampleCliRequest& q) {
     }
     const std::vector<std::int64_t> ids(row.data_ptr<std::int64_t>(), row.data_ptr<std::int64_t>() + row.numel());
     nlohmann::json line = {{"text", text}, {"ids", ids}, {"seed", result.seeds[static_cast<std::size_t>(i)]},
-                           {"sampler", r.sampler}, {"steps", r.steps}, {"nfe", result.network_calls},
+                           {"sampler", r.sampler}, {"steps", r.steps}, {"nfe", result.network_calls}, {"nfe_saved", result.calls_saved},
                            {"seconds", seconds}, {"tokenizer", tokenizer->fingerprint()}};
     if (!prompt_texts.empty()) line["prompt"] = prompt_texts[static_cast<std::size_t>(i) % prompt_texts.size()];
     jsonl += line.dump() + "\n";

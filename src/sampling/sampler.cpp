@@ -7,6 +7,7 @@
 #include <torch/torch.h>
 
 #include <algorithm>
+#include <chrono>
 
 #include "cuda_graph.h"
 #include "strategies.h"
@@ -52,9 +53,11 @@ void autoregressive(BackboneImpl& model, const SpecialTokens& special, const Sam
   for (std::int64_t i = 1; i < r.num; ++i) shortest = std::min(shortest, prompt_of(r, i).size());
   const at::Tensor fixed = x != special.mask;  // (N, L)
   for (auto pos = static_cast<std::int64_t>(shortest) + 1; pos < r.length; ++pos) {
+    const auto start = std::chrono::steady_clock::now();
     const at::Tensor logits =  // (N, V) next-token log-probabilities; [MASK] is never a token of text
         log_probs_without_mask(model.forward(x.narrow(1, 0, pos), at::Tensor(), at::Tensor()).select(1, pos - 1),
                                special.mask);
+    out.network_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     ++out.network_calls;
     std::vector<at::Tensor> ids;
     for (std::int64_t i = 0; i < r.num; ++i) ids.push_back(picker.pick(logits.narrow(0, i, 1), gens[i]));

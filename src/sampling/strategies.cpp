@@ -27,7 +27,10 @@ void ancestral(Denoiser& d, at::Tensor& x, const at::Tensor& active, std::int64_
   const torch::Device device = x.device();
   at::Tensor lp;  // (N, L, V) log p(x0 | x_t) of the last network call
   auto predict = [&](double t) {
-    if (lp.defined() && cache) return;
+    if (lp.defined() && cache) {
+      ++d.out.calls_saved;
+      return;
+    }
     lp = d.log_probs(x, torch::full({n_rows}, t, torch::kFloat64));
   };
   for (std::int64_t n = 0; n < steps; ++n) {

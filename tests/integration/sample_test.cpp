@@ -61,6 +61,9 @@ TEST(Sample, CachedMatchesAncestralDrawForDrawWithNoMoreCalls) {
   EXPECT_LE(c[0]["nfe"].get<int>(), a[0]["nfe"].get<int>());
   EXPECT_LE(a[0]["nfe"].get<int>(), 41);
   EXPECT_LT(c[0]["nfe"].get<int>(), 41);  // 23 tokens over 40 steps: some steps change nothing
+  // Every step the cache saved is a call ancestral made.
+  EXPECT_EQ(c[0]["nfe"].get<int>() + c[0]["nfe_saved"].get<int>(), a[0]["nfe"].get<int>());
+  EXPECT_EQ(a[0]["nfe_saved"].get<int>(), 0);
 }
 
 TEST(Sample, SampleIDoesNotDependOnItsBatch) {
@@ -162,6 +165,32 @@ TEST(Sample, EverySamplerReproducesAMemorisedSentence) {
   }
 }
 
+// A prompt file gives one prompt per sample (line i mod P); --num defaults to
+// the number of prompts; the JSONL says which prompt each sample had.
+TEST(Sample, PromptFileGivesEachSampleItsPrompt) {
+  TempDir dir;
+  write_text(dir / "prompts.txt", "The cat\nA dog [MASK:2] here\n");
+  const auto s = sample({"--prompt-file", (dir / "prompts.txt").string(), "--steps", "8"});
+  ASSERT_EQ(s.size(), 2u);
+  EXPECT_EQ(s[0]["prompt"], "The cat");
+  EXPECT_EQ(s[1]["prompt"], "A dog [MASK:2] here");
+  EXPECT_EQ(s[0]["text"].get<std::string>().rfind("The cat", 0), 0u) << s[0]["text"];
+  EXPECT_EQ(s[1]["text"].get<std::string>().rfind("A dog", 0), 0u) << s[1]["text"];
+  const auto more = sample({"--prompt-file", (dir / "prompts.txt").string(), "--steps", "8", "--num", "3"});
+  ASSERT_EQ(more.size(), 3u);
+  EXPECT_EQ(more[2]["prompt"], "The cat");
+}
+
+// Past the model's context (32 positions here) semi_ar slides a window.
+TEST(Sample, SemiArWritesTextLongerThanTheContext) {
+  const auto s = sample({"--sampler", "semi_ar", "--length", "80", "--block-size", "8", "--steps", "40", "--num", "2"});
+  ASSERT_EQ(s.size(), 2u);
+  for (const auto& row : s) {
+    EXPECT_EQ(row["ids"].size(), 80u);
+    for (const auto& id : row["ids"]) EXPECT_NE(id.get<int>(), 4);
+  }
+}
+
 TEST(Sample, BadArgumentsAreClearErrors) {
   const std::string ckpt = trained("mdlm").string();
   auto r = run_unmask({"sample", "--checkpoint", ckpt, "--steps", "0"});
@@ -172,7 +201,16 @@ TEST(Sample, BadArgumentsAreClearErrors) {
   EXPECT_NE(r.err.find("unknown sampler 'beam' (known: ancestral, cached, confidence, first_hitting, semi_ar)"), std::string::npos) << r.err;
   r = run_unmask({"sample", "--checkpoint", ckpt, "--length", "4", "--prompt", "a long prompt that does not fit"});
   EXPECT_NE(r.err.find("does not fit in length 4"), std::string::npos) << r.err;
+  r = run_unmask({"sample", "--checkpoint", ckpt, "--cuda-graph", "--device", "cpu"});
+  EXPECT_NE(r.err.find("CUDA-graph capture needs the model on a CUDA device"), std::string::npos) << r.err;
+  r = run_unmask({"sample", "--checkpoint", ckpt, "--length", "40"});  // model.max_length is 32
+  EXPECT_NE(r.err.find("--sampler semi_ar slides a window"), std::string::npos) << r.err;
+  r = run_unmask({"sample", "--checkpoint", ckpt, "--prompt", "a", "--prompt-file", "p.txt"});
+  EXPECT_NE(r.err.find("not both"), std::string::npos) << r.err;
   TempDir dir;
+  write_text(dir / "empty.txt", "");
+  r = run_unmask({"sample", "--checkpoint", ckpt, "--prompt-file", (dir / "empty.txt").string()});
+  EXPECT_NE(r.err.find("has no prompts"), std::string::npos) << r.err;
   fs::copy(trained("mdlm") / "checkpoints" / "step-0000020", dir / "ckpt", fs::copy_options::recursive);
   fs::remove_all(dir / "ckpt" / "tokenizer");
   r = run_unmask({"sample", "--checkpoint", (dir / "ckpt").string()});

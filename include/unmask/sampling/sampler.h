@@ -53,6 +53,8 @@ struct SampleRequest {
 struct SampleResult {
   at::Tensor ids;                      // (num, length) int64 on the CPU
   std::int64_t network_calls = 0;
+  std::int64_t calls_saved = 0;        // cached: steps whose prediction was reused instead of a network call
+  double network_seconds = 0;          // wall time inside network calls (host side: on CUDA, launch time only)
   std::vector<std::uint64_t> seeds;    // per-sample stream seeds
   std::vector<std::vector<double>> times;  // first_hitting: the reveal times of each sample
 };

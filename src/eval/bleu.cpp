@@ -201,11 +201,8 @@ BleuScore sentence_bleu(const std::string& hypothesis, const std::vector<std::st
 
 BleuScore sacrebleu_self_bleu(const std::vector<std::string>& hypotheses, const BleuOptions& o) {
   check_options(o);
-  if (hypotheses.size() < 2)
-    throw Error("self-BLEU needs at least 2 hypotheses (each is scored against the others), got " +
-                std::to_string(hypotheses.size()));
   NgramVocab vocab(o.max_order);
-  const auto hyps = bleu_detail::intern_lines(hypotheses, o.tokenizer, vocab, o.threads);
+  const auto hyps = bleu_detail::intern_self_hypotheses(hypotheses, o.tokenizer, vocab, o.threads);
   const ReferenceIndex index(hyps, vocab.size());
   std::vector<SegmentStats> stats(hyps.size(), empty_stats(o));
   bleu_detail::parallel_for(hyps.size(), o.threads, [&](std::size_t i) {

@@ -142,11 +142,8 @@ BleuScore diffusionbert_bleu(const std::vector<std::string>& hypotheses, const s
 
 BleuScore diffusionbert_self_bleu(const std::vector<std::string>& hypotheses, const BleuOptions& o) {
   check(o);
-  if (hypotheses.size() < 2)
-    throw Error("self-BLEU needs at least 2 hypotheses (each is scored against the others), got " +
-                std::to_string(hypotheses.size()));
   NgramVocab vocab(o.max_order);
-  const auto hyps = bleu_detail::intern_lines(hypotheses, o.tokenizer, vocab, o.threads);
+  const auto hyps = bleu_detail::intern_self_hypotheses(hypotheses, o.tokenizer, vocab, o.threads);
   const ReferenceIndex index(hyps, vocab.size());
   return mean_over(hyps, vocab, index, true, o);
 }

@@ -155,4 +155,12 @@ std::int64_t ReferenceIndex::closest_length(std::int64_t hyp_len, bool skip_own,
   return hyp_len - lengths_[down] <= lengths_[up] - hyp_len ? lengths_[down] : lengths_[up];
 }
 
+std::vector<SegmentNgrams> intern_self_hypotheses(const std::vector<std::string>& hypotheses,
+                                                  BleuTokenizer tokenizer, NgramVocab& vocab, int threads) {
+  if (hypotheses.size() < 2)
+    throw Error("self-BLEU needs at least 2 hypotheses (each is scored against the others), got " +
+                std::to_string(hypotheses.size()));
+  return intern_lines(hypotheses, tokenizer, vocab, threads);
+}
+
 }  // namespace unmask::bleu_detail

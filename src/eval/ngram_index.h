@@ -49,6 +49,11 @@ class NgramVocab {
 std::vector<SegmentNgrams> intern_lines(const std::vector<std::string>& lines, BleuTokenizer tokenizer,
                                         NgramVocab& vocab, int threads);
 
+// intern_lines for self-BLEU, where the hypotheses are also the references:
+// an error unless there are at least two.
+std::vector<SegmentNgrams> intern_self_hypotheses(const std::vector<std::string>& hypotheses,
+                                                  BleuTokenizer tokenizer, NgramVocab& vocab, int threads);
+
 // Runs body(i) for i in [0, n) on up to `threads` threads (0 = all cores),
 // contiguous chunks; each i is handled exactly once.
 void parallel_for(std::size_t n, int threads, const std::function<void(std::size_t)>& body);

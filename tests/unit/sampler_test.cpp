@@ -1,5 +1,6 @@
 // Token picking (top-k/top-p support, float64 Gumbel frequencies by a χ² test
-// including a rare class) and the samplers' invariants on a tiny model:
+// including a rare class), the ancestral step against the reverse posterior,
+// and the samplers' invariants on a tiny model:
 // first_hitting makes exactly one call per token with strictly decreasing
 // times; confidence fills everything within its steps (and, re-masking, keeps
 // exactly its schedule's count masked); prompts never change; semi_ar slides a
@@ -84,6 +85,56 @@ struct TinySetup {
     objective = make_objective(ctx);
   }
 };
+
+// The ancestral reverse step against its formula (MDLM Eq. 7, absorbing
+// posterior): from t to s a masked position is revealed with probability
+// (α_s − α_t)/(1 − α_t), and its token follows p_θ(x0 | x_t) with [MASK]
+// excluded. Cosine schedule, 3 steps (t = 1 → 2/3 → 1/3 → 0), 4000 samples.
+TEST(Sampler, AncestralStepsFollowTheReversePosterior) {
+  TinySetup s;
+  ObjectiveContext ctx;
+  ctx.vocab_size = 50;
+  ctx.diffusion.schedule = "cosine";
+  const auto objective = make_objective(ctx);
+  SampleRequest r;
+  r.num = 4000;
+  r.length = 6;  // BOS and 5 masked positions
+  r.steps = 3;
+  std::vector<at::Tensor> canvases;
+  r.on_step = [&](const at::Tensor& x) { canvases.push_back(x.clone()); };
+  run_sampler(*s.model, *objective, SpecialTokens{}, r);
+  ASSERT_GE(canvases.size(), 2u);
+  auto alpha = [](double t) { return 1 - std::cos(M_PI / 2 * (1 - t)); };
+  const double p1 = (alpha(2.0 / 3) - alpha(1.0)) / (1 - alpha(1.0));        // 1 − cos(π/6)
+  const double p2 = (alpha(1.0 / 3) - alpha(2.0 / 3)) / (1 - alpha(2.0 / 3)); // (cos(π/6) − cos(π/3)) / cos(π/6)
+  const at::Tensor start = torch::ones({4000, 5}, torch::kBool);
+  const at::Tensor after1 = canvases[0].narrow(1, 1, 5) == 4, after2 = canvases[1].narrow(1, 1, 5) == 4;
+  const double n1 = start.sum().item<double>(), n2 = after1.sum().item<double>();
+  const double f1 = 1 - n2 / n1, f2 = (after1.logical_and(after2.logical_not())).sum().item<double>() / n2;
+  EXPECT_NEAR(f1, p1, 5 * std::sqrt(p1 * (1 - p1) / n1));
+  EXPECT_NEAR(f2, p2, 5 * std::sqrt(p2 * (1 - p2) / n2));
+  // Tokens revealed in the first step: all samples saw the same all-masked
+  // canvas, so each position's tokens follow one distribution.
+  at::Tensor x1 = torch::full({1, 6}, 4, torch::kLong);
+  x1[0][0] = 2;
+  const at::Tensor probs =  // (L, V)
+      torch::softmax(s.model->forward(x1, objective->time_condition(torch::ones({1}, torch::kFloat64)), at::Tensor())[0]
+                         .index_fill(-1, torch::tensor({4}), -INFINITY)
+                         .to(torch::kFloat64),
+                     -1)
+          .detach();
+  for (std::int64_t pos = 1; pos < 6; ++pos) {
+    const at::Tensor revealed = after1.select(1, pos - 1).logical_not();
+    const at::Tensor tokens = canvases[0].select(1, pos).masked_select(revealed);
+    const double n = static_cast<double>(tokens.numel());
+    ASSERT_GT(n, 300);
+    const at::Tensor freq = torch::bincount(tokens, {}, 50).to(torch::kFloat64) / n;
+    for (std::int64_t v = 0; v < 50; ++v) {
+      const double p = probs[pos][v].item<double>();
+      EXPECT_NEAR(freq[v].item<double>(), p, 5 * std::sqrt(p * (1 - p) / n) + 1e-9) << pos << "/" << v;
+    }
+  }
+}
 
 TEST(Sampler, FirstHittingMakesOneCallPerTokenWithDecreasingTimes) {
   TinySetup s;

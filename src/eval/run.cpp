@@ -87,6 +87,13 @@ std::vector<ScoredSample> read_samples(const fs::path& path, const Tokenizer& sc
   return out;
 }
 
+// BLEU segments are lines: samples and documents with line breaks become one line.
+std::string one_line(std::string text) {
+  for (char& c : text)
+    if (c == '\n' || c == '\r') c = ' ';
+  return text;
+}
+
 Json stats_json(const TextStats& st) {
   Json distinct = Json::object(), corpus = Json::object();
   for (int n = 1; n <= kTextStatsMaxOrder; ++n) {
@@ -221,8 +228,13 @@ Json run_eval_all(const EvalAllRequest& q) {
     const auto tokenizer = load_tokenizer(ckpt_dir / "tokenizer");
     for (const auto& s : read_samples(samples, *tokenizer, false)) content.push_back(s.content);
     std::ifstream in(samples);
-    for (std::string line; std::getline(in, line);)
-      if (!line.empty()) hyps.push_back(nlohmann::json::parse(line)["text"].get<std::string>());
+    for (std::string line; std::getline(in, line);) {
+      if (line.empty()) continue;
+      std::string text = nlohmann::json::parse(line)["text"].get<std::string>();
+      // Samples of packed (wrap) models show document ends as " [EOS] "; BLEU sees words only.
+      for (std::size_t at; (at = text.find(" [EOS] ")) != std::string::npos;) text.replace(at, 7, " ");
+      hyps.push_back(one_line(text));
+    }
   }
   std::vector<std::string> refs;
   std::string refs_from;
@@ -243,10 +255,7 @@ Json run_eval_all(const EvalAllRequest& q) {
     for (std::uint64_t d = 0; d < n; ++d) {
       std::vector<std::int64_t> ids(docs.doc_length(d));
       docs.copy_doc(d, ids.size(), ids.data());
-      std::string text = tokenizer->decode(std::vector<int>(ids.begin(), ids.end()));
-      for (char& c : text)
-        if (c == '\n') c = ' ';
-      refs.push_back(text);
+      refs.push_back(one_line(tokenizer->decode(std::vector<int>(ids.begin(), ids.end()))));
     }
     refs_from = "split '" + split + "', first " + std::to_string(n) + " documents";
   }

@@ -1,0 +1,76 @@
+// Sample files for gen-ppl and `eval all`, and the JSON of diversity statistics.
+#include "samples.h"
+
+#include <fstream>
+
+#include "unmask/util/error.h"
+
+namespace unmask::eval_detail {
+
+namespace fs = std::filesystem;
+using Json = nlohmann::ordered_json;
+
+std::string data_dir(const std::string& requested, const RunConfig& config) {
+  const std::string dir = requested.empty() ? config.data.path : requested;
+  if (dir.empty()) throw Error("no --data given and the checkpoint's config has no data.path");
+  return dir;
+}
+
+std::vector<ScoredSample> read_samples(const fs::path& path, const Tokenizer& scorer_tokenizer, bool retokenize) {
+  std::ifstream in(path);
+  if (!in) throw Error("cannot read the samples file " + path.string());
+  const SpecialTokens& sp = scorer_tokenizer.special();
+  const bool jsonl = path.extension() == ".jsonl";
+  std::vector<ScoredSample> out;
+  std::size_t line_no = 0;
+  for (std::string line; std::getline(in, line);) {
+    ++line_no;
+    if (line.empty()) continue;
+    ScoredSample s;
+    std::string text = line;
+    if (jsonl) {
+      nlohmann::json j;
+      try {
+        j = nlohmann::json::parse(line);
+      } catch (const std::exception&) {
+        throw Error(path.string() + ":" + std::to_string(line_no) + ": not a JSON object (expected 'unmask sample --out' lines)");
+      }
+      if (!j.is_object() || !j.contains("text") || !j["text"].is_string())
+        throw Error(path.string() + ":" + std::to_string(line_no) + ": no \"text\" field (expected 'unmask sample --out' lines)");
+      text = j["text"].get<std::string>();
+      const bool same = j.contains("tokenizer") && j["tokenizer"] == scorer_tokenizer.fingerprint();
+      if (j.contains("tokenizer") && !same && !retokenize)
+        throw Error("the samples in " + path.string() + " were made with tokenizer " +
+                    j["tokenizer"].get<std::string>().substr(0, 12) + "… but the scorer uses " +
+                    scorer_tokenizer.fingerprint().substr(0, 12) +
+                    "…; pass --retokenize to score their text with the scorer's tokenizer");
+      if (same && !retokenize && j.contains("ids")) {
+        const auto ids = j["ids"].get<std::vector<std::int64_t>>();
+        for (std::size_t i = 1; i < ids.size(); ++i) {  // ids[0] is BOS
+          if (ids[i] == sp.pad) continue;
+          s.ids.push_back(ids[i]);
+          if (ids[i] == sp.eos) break;  // tokens after the first EOS are not scored
+          s.content.push_back(ids[i]);
+        }
+        out.push_back(std::move(s));
+        continue;
+      }
+    }
+    for (int id : scorer_tokenizer.encode(text)) s.ids.push_back(id);
+    s.content = s.ids;
+    out.push_back(std::move(s));
+  }
+  if (out.empty()) throw Error("the samples file " + path.string() + " has no samples");
+  return out;
+}
+
+Json stats_json(const TextStats& st) {
+  Json distinct = Json::object(), corpus = Json::object();
+  for (int n = 1; n <= kTextStatsMaxOrder; ++n) {
+    distinct["distinct_" + std::to_string(n)] = st.mean_distinct[static_cast<std::size_t>(n - 1)];
+    corpus["distinct_" + std::to_string(n)] = st.corpus_distinct[static_cast<std::size_t>(n - 1)];
+  }
+  return Json{{"entropy", st.mean_entropy}, {"rep_4", st.mean_rep4}, {"per_sample", distinct}, {"corpus", corpus}};
+}
+
+}  // namespace unmask::eval_detail

@@ -6,6 +6,7 @@
 #include "unmask/eval/bleu_run.h"
 #include "unmask/eval/run.h"
 #include "unmask/util/error.h"
+#include "unmask/util/text.h"
 
 namespace unmask::cli {
 namespace {
@@ -60,12 +61,6 @@ void print_report(const nlohmann::ordered_json& j, bool json, const std::string&
   std::cout << (json ? j.dump() : text) << "\n";
 }
 
-std::string fixed(double v, int digits) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%.*f", digits, v);
-  return buf;
-}
-
 void add_ppl(CLI::App* group) {
   auto* cmd = group->add_subcommand("ppl", "ELBO perplexity of a checkpoint on a split of prepared data");
   auto q = std::make_shared<EvalPplRequest>();
@@ -79,12 +74,12 @@ void add_ppl(CLI::App* group) {
   on_run(cmd, [q, json] {
     const auto j = run_eval_ppl(*q);
     std::string text = std::string(j["bound"].get<bool>() ? "ELBO perplexity <= " : "perplexity = ") +
-                       fixed(j["ppl"].get<double>(), 3) + "  (NELBO " + fixed(j["nelbo_per_token"].get<double>(), 4) +
+                       number_text(j["ppl"].get<double>(), 3) + "  (NELBO " + number_text(j["nelbo_per_token"].get<double>(), 4) +
                        " nats/token";
-    if (j["std_error"].is_number()) text += " ± " + fixed(j["std_error"].get<double>(), 4);
-    text += ", " + fixed(j["bpb"].get<double>(), 4) + " bits/byte, " + std::to_string(j["tokens"].get<long long>()) +
+    if (j["std_error"].is_number()) text += " ± " + number_text(j["std_error"].get<double>(), 4);
+    text += ", " + number_text(j["bpb"].get<double>(), 4) + " bits/byte, " + std::to_string(j["tokens"].get<long long>()) +
             " tokens, " + j["method"].get<std::string>() + "; per-word perplexity (DiffusionBERT) " +
-            fixed(j["per_word_ppl_diffusionbert"].get<double>(), 2) + ")";
+            number_text(j["per_word_ppl_diffusionbert"].get<double>(), 2) + ")";
     print_report(j, *json, text);
   });
 }
@@ -104,10 +99,10 @@ void add_gen_ppl(CLI::App* group) {
   on_run(cmd, [q, json] {
     const auto j = run_eval_gen_ppl(*q);
     print_report(j, *json,
-                 "gen-perplexity " + fixed(j["gen_ppl"].get<double>(), 3) + "  (entropy " +
-                     fixed(j["entropy"].get<double>(), 3) + " nats, distinct-4 " +
-                     fixed(j["diversity"]["per_sample"]["distinct_4"].get<double>(), 3) + ", rep-4 " +
-                     fixed(j["diversity"]["rep_4"].get<double>(), 3) + ", " +
+                 "gen-perplexity " + number_text(j["gen_ppl"].get<double>(), 3) + "  (entropy " +
+                     number_text(j["entropy"].get<double>(), 3) + " nats, distinct-4 " +
+                     number_text(j["diversity"]["per_sample"]["distinct_4"].get<double>(), 3) + ", rep-4 " +
+                     number_text(j["diversity"]["rep_4"].get<double>(), 3) + ", " +
                      std::to_string(j["tokens"].get<long long>()) + " tokens in " +
                      std::to_string(j["samples"].get<long long>()) + " samples)");
   });

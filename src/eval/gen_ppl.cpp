@@ -13,11 +13,15 @@
 
 namespace unmask {
 
-GenPplResult score_samples(CheckpointModel& scorer, const std::vector<std::vector<std::int64_t>>& samples,
-                           std::int64_t batch_size) {
+void require_ar_scorer(const CheckpointModel& scorer) {
   if (!scorer.objective->causal())
     throw Error("the scorer " + scorer.dir.string() + " was trained with diffusion.objective=" +
                 scorer.objective->name() + "; gen-ppl needs an autoregressive (ar) checkpoint");
+}
+
+GenPplResult score_samples(CheckpointModel& scorer, const std::vector<std::vector<std::int64_t>>& samples,
+                           std::int64_t batch_size) {
+  require_ar_scorer(scorer);
   if (batch_size < 1) throw Error("the scoring batch size must be at least 1");
   const SpecialTokens& special = scorer.tokenizer->special();
   const std::int64_t context = std::min(scorer.config.model.max_length, scorer.config.data.length);

@@ -1,17 +1,17 @@
 // `unmask eval all`: samples with the configured sampler, then ELBO
 // perplexity, BLEU and self-BLEU (DiffusionBERT protocol), diversity and
 // gen-ppl, written as eval.json and a Markdown table.
-#include <fstream>
-
 #include "samples.h"
 #include "unmask/data/dataset.h"
 #include "unmask/eval/bleu.h"
+#include "unmask/eval/inputs.h"
 #include "unmask/eval/run.h"
 #include "unmask/sampling/run.h"
 #include "unmask/train/checkpoint.h"
 #include "unmask/util/error.h"
 #include "unmask/util/fs.h"
 #include "unmask/util/log.h"
+#include "unmask/util/text.h"
 
 namespace unmask {
 
@@ -75,33 +75,24 @@ Json run_eval_all(const EvalAllRequest& q) {
   }
 
   // 3. BLEU against references (DiffusionBERT protocol) and self-BLEU.
+  const auto tokenizer = load_tokenizer(ckpt_dir / "tokenizer");
   std::vector<std::string> hyps;
   std::vector<std::vector<std::int64_t>> content;
-  {
-    const auto tokenizer = load_tokenizer(ckpt_dir / "tokenizer");
-    for (const auto& s : read_samples(samples, *tokenizer, false)) content.push_back(s.content);
-    std::ifstream in(samples);
-    for (std::string line; std::getline(in, line);) {
-      if (line.empty()) continue;
-      std::string text = nlohmann::json::parse(line)["text"].get<std::string>();
-      // Samples of packed (wrap) models show document ends as " [EOS] "; BLEU sees words only.
-      for (std::size_t at; (at = text.find(" [EOS] ")) != std::string::npos;) text.replace(at, 7, " ");
-      hyps.push_back(one_line(text));
-    }
+  for (auto& s : read_samples(samples, *tokenizer, false)) {
+    content.push_back(std::move(s.content));
+    // Samples of packed (wrap) models show document ends as " [EOS] "; BLEU sees words only.
+    for (std::size_t at; (at = s.text.find(" [EOS] ")) != std::string::npos;) s.text.replace(at, 7, " ");
+    hyps.push_back(one_line(s.text));
   }
   std::vector<std::string> refs;
   std::string refs_from;
   if (!q.refs.empty()) {
-    for (const auto& file : q.refs) {
-      std::ifstream in(file);
-      if (!in) throw Error("cannot read the reference file " + file);
-      for (std::string line; std::getline(in, line);)
-        if (!line.empty()) refs.push_back(line);
-    }
+    for (const auto& file : q.refs)
+      for (auto& line : read_text_lines(file, "reference file"))
+        if (!line.empty()) refs.push_back(std::move(line));
     refs_from = "files";
   } else {
     const std::string data = data_dir(q.data, config);
-    const auto tokenizer = load_tokenizer(ckpt_dir / "tokenizer");
     const std::string split = q.ppl.split.empty() ? config.eval.split : q.ppl.split;
     const ShardedSplit docs(data, split, tokenizer->fingerprint());
     const auto n = std::min<std::uint64_t>(docs.num_docs(), static_cast<std::uint64_t>(config.eval.num_refs));
@@ -151,9 +142,7 @@ Json run_eval_all(const EvalAllRequest& q) {
 std::string eval_markdown(const Json& r) {
   auto num = [](const Json& v, int digits) {
     if (!v.is_number()) return std::string("—");
-    char buf[64];
-    std::snprintf(buf, sizeof buf, "%.*f", digits, v.get<double>());
-    return std::string(buf);
+    return number_text(v.get<double>(), digits);
   };
   auto skipped = [](const Json& section) { return section.contains("skipped") ? section["skipped"].get<std::string>() : ""; };
   std::string md = "# Evaluation of " + r["checkpoint"].get<std::string>() + "\n\n";

@@ -64,9 +64,7 @@ Json run_eval_ppl(const EvalPplRequest& q) {
 
 Json run_eval_gen_ppl(const EvalGenPplRequest& q) {
   CheckpointModel scorer = load_checkpoint_model(q.scorer, q.device, false);
-  if (!scorer.objective->causal())
-    throw Error("the scorer " + scorer.dir.string() + " was trained with diffusion.objective=" +
-                scorer.objective->name() + "; gen-ppl needs an autoregressive (ar) checkpoint");
+  require_ar_scorer(scorer);  // before reading the samples: the scorer is the first thing to be wrong
   const auto samples = read_samples(q.samples, *scorer.tokenizer, q.retokenize);
   std::vector<std::vector<std::int64_t>> ids, content;
   for (const auto& s : samples) {

@@ -3,6 +3,7 @@
 
 #include <fstream>
 
+#include "unmask/eval/inputs.h"
 #include "unmask/util/error.h"
 
 namespace unmask::eval_detail {
@@ -20,14 +21,14 @@ std::vector<ScoredSample> read_samples(const fs::path& path, const Tokenizer& sc
   std::ifstream in(path);
   if (!in) throw Error("cannot read the samples file " + path.string());
   const SpecialTokens& sp = scorer_tokenizer.special();
-  const bool jsonl = path.extension() == ".jsonl";
+  const bool jsonl = is_sample_jsonl(path);
   std::vector<ScoredSample> out;
   std::size_t line_no = 0;
   for (std::string line; std::getline(in, line);) {
     ++line_no;
     if (line.empty()) continue;
     ScoredSample s;
-    std::string text = line;
+    s.text = line;
     if (jsonl) {
       nlohmann::json j;
       try {
@@ -37,7 +38,7 @@ std::vector<ScoredSample> read_samples(const fs::path& path, const Tokenizer& sc
       }
       if (!j.is_object() || !j.contains("text") || !j["text"].is_string())
         throw Error(path.string() + ":" + std::to_string(line_no) + ": no \"text\" field (expected 'unmask sample --out' lines)");
-      text = j["text"].get<std::string>();
+      s.text = j["text"].get<std::string>();
       const bool same = j.contains("tokenizer") && j["tokenizer"] == scorer_tokenizer.fingerprint();
       if (j.contains("tokenizer") && !same && !retokenize)
         throw Error("the samples in " + path.string() + " were made with tokenizer " +
@@ -56,7 +57,7 @@ std::vector<ScoredSample> read_samples(const fs::path& path, const Tokenizer& sc
         continue;
       }
     }
-    for (int id : scorer_tokenizer.encode(text)) s.ids.push_back(id);
+    for (int id : scorer_tokenizer.encode(s.text)) s.ids.push_back(id);
     s.content = s.ids;
     out.push_back(std::move(s));
   }

@@ -21,11 +21,13 @@ std::string data_dir(const std::string& requested, const RunConfig& config);
 // including the first EOS when the sampler's ids are used) and the tokens its
 // diversity statistics count (EOS and PAD left out).
 struct ScoredSample {
+  std::string text;  // as written (the JSONL `text` field, or the line)
   std::vector<std::int64_t> ids, content;
 };
 
-// `unmask sample --out` JSONL (ids used when made with the scorer's
-// tokenizer, else an error unless `retokenize`), or plain text, one per line.
+// `unmask sample --out` JSONL, as `is_sample_jsonl` tells (ids used when made
+// with the scorer's tokenizer, else an error unless `retokenize`), or plain
+// text, one sample per line.
 std::vector<ScoredSample> read_samples(const std::filesystem::path& path, const Tokenizer& scorer_tokenizer,
                                        bool retokenize);
 

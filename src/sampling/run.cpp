@@ -88,7 +88,6 @@ void run_sampling(const SampleCliRequest& q) {
   r.k_schedule = q.k_schedule;
   r.remask = q.remask;
   r.inner = q.inner;
-  if (q.block_size < 1) throw Error("--block-size must be at least 1");
   r.block_size = q.block_size;
   // Positions the model was built for; semi_ar slides a window of this size over longer text.
   r.context = config.model.max_length - (config.model.time_conditioning == "prefix" ? 1 : 0);  // a prefix time token takes one

@@ -54,7 +54,7 @@ void ancestral(Denoiser& d, at::Tensor& x, const at::Tensor& active, std::int64_
       const at::Tensor at_device = revealed.to(device);
       next[i].index_put_({at_device}, d.picker.pick(lp[i].index_select(0, at_device), d.gens[i]).to(device));
     }
-    if (!torch::equal(next, x)) lp = at::Tensor();  // a token changed: the cache is stale
+    if (cache && !torch::equal(next, x)) lp = at::Tensor();  // a token changed: the cache is stale
     x = next;
     d.notify(x);
   }
@@ -87,9 +87,9 @@ void confidence(Denoiser& d, at::Tensor& x, const at::Tensor& active, std::int64
     for (std::int64_t i = 0; i < n_rows; ++i) {
       const auto total = totals[i].item<std::int64_t>();
       const auto remaining = static_cast<std::int64_t>(std::llround(static_cast<double>(total) * left));
-      const at::Tensor masked = x[i] == d.special.mask;
-      const at::Tensor candidates = r.remask ? generated[i] : masked.logical_and(generated[i]);  // (L)
-      const std::int64_t keep = r.remask ? total - remaining : masked.logical_and(generated[i]).sum().item<std::int64_t>() - remaining;
+      const at::Tensor still_masked = (x[i] == d.special.mask).logical_and(generated[i]);  // (L)
+      const at::Tensor candidates = r.remask ? generated[i] : still_masked;                 // (L) positions that compete
+      const std::int64_t keep = (r.remask ? total : still_masked.sum().item<std::int64_t>()) - remaining;
       if (keep <= 0) continue;
       // Only the candidate positions are scored and drawn (C of them).
       const at::Tensor where = candidates.nonzero().squeeze(1);       // (C)

@@ -26,6 +26,7 @@
 #include "unmask/util/log.h"
 #include "unmask/util/progress.h"
 #include "unmask/util/safetensors.h"
+#include "unmask/util/text.h"
 
 namespace unmask {
 namespace {
@@ -43,15 +44,6 @@ at::Tensor attention_mask(const Batch& b) { return b.has_padding ? b.pad_mask : 
 Noised slice(const Noised& n, std::int64_t start, std::int64_t len) {
   auto cut = [&](const at::Tensor& t) { return t.defined() ? t.narrow(0, start, len) : t; };
   return {cut(n.x_t), cut(n.cond), cut(n.t), cut(n.masked)};
-}
-
-// A number for log lines: fixed-point, or scientific with 2 digits (learning rates).
-std::string number_text(double v, int digits = 4, bool scientific = false) {
-  std::ostringstream s;
-  s.setf(scientific ? std::ios::scientific : std::ios::fixed);
-  s.precision(scientific ? 2 : digits);
-  s << v;
-  return s.str();
 }
 
 // Flattens a config tree to "a.b" → value for comparisons.

@@ -42,6 +42,13 @@ std::string join(const std::vector<std::string>& items, const std::string& sep) 
   return out;
 }
 
+std::string number_text(double v, int digits, bool scientific) {
+  char buf[64];
+  if (scientific) std::snprintf(buf, sizeof buf, "%.2e", v);
+  else std::snprintf(buf, sizeof buf, "%.*f", digits, v);
+  return buf;
+}
+
 std::string human_bytes(double bytes) {
   const char* units[] = {"B", "kB", "MB", "GB", "TB"};
   int u = 0;

@@ -139,6 +139,11 @@ TEST(EvalGenPpl, BadInputsAreClearErrors) {
   auto r = run_unmask({"eval", "gen-ppl", "--samples", (dir / "empty.jsonl").string(), "--scorer", run("ar").string()});
   EXPECT_EQ(r.code, 1);
   EXPECT_NE(r.err.find("has no samples"), std::string::npos) << r.err;
+  r = run_unmask({"eval", "gen-ppl", "--samples", (dir / "missing.jsonl").string(), "--scorer", run("ar").string()});
+  EXPECT_NE(r.err.find("cannot read the samples file"), std::string::npos) << r.err;
+  write_text(dir / "bad.jsonl", "not json\n");
+  r = run_unmask({"eval", "gen-ppl", "--samples", (dir / "bad.jsonl").string(), "--scorer", run("ar").string()});
+  EXPECT_NE(r.err.find(":1: not a JSON object"), std::string::npos) << r.err;
   write_text(dir / "other.jsonl", R"({"text": "hello", "ids": [2, 9, 3], "tokenizer": "0123456789abcdef"})" "\n");
   r = run_unmask({"eval", "gen-ppl", "--samples", (dir / "other.jsonl").string(), "--scorer", run("ar").string()});
   EXPECT_EQ(r.code, 1);

@@ -208,6 +208,13 @@ TEST(Sample, BadArgumentsAreClearErrors) {
   r = run_unmask({"sample", "--checkpoint", ckpt, "--prompt", "a", "--prompt-file", "p.txt"});
   EXPECT_NE(r.err.find("not both"), std::string::npos) << r.err;
   TempDir dir;
+  r = run_unmask({"sample", "--checkpoint", ckpt, "--prompt-file", (dir / "missing.txt").string()});
+  EXPECT_NE(r.err.find("cannot read --prompt-file"), std::string::npos) << r.err;
+  r = run_unmask({"sample", "--checkpoint", ckpt, "--sampler", "semi_ar", "--inner", "beam"});
+  EXPECT_NE(r.err.find("unknown inner sampler 'beam' for semi_ar (valid: ancestral, confidence)"), std::string::npos)
+      << r.err;
+  r = run_unmask({"sample", "--checkpoint", ckpt, "--block-size", "0"});
+  EXPECT_NE(r.err.find("block size must be at least 1"), std::string::npos) << r.err;
   write_text(dir / "empty.txt", "");
   r = run_unmask({"sample", "--checkpoint", ckpt, "--prompt-file", (dir / "empty.txt").string()});
   EXPECT_NE(r.err.find("has no prompts"), std::string::npos) << r.err;

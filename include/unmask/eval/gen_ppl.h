@@ -18,6 +18,9 @@ struct GenPplResult {
   std::int64_t context = 0;           // the scorer's chunk length
 };
 
+// Error unless `scorer` is an autoregressive (ar) checkpoint.
+void require_ar_scorer(const CheckpointModel& scorer);
+
 // `samples`: token ids of the scorer's tokenizer, BOS not included; each is
 // scored as [BOS] ids, so the first token is predicted from BOS alone.
 GenPplResult score_samples(CheckpointModel& scorer, const std::vector<std::vector<std::int64_t>>& samples,

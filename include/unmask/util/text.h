@@ -16,6 +16,10 @@ std::string nearest(const std::string& word, const std::vector<std::string>& can
 
 std::string join(const std::vector<std::string>& items, const std::string& sep);
 
+// A number for logs and reports: fixed-point with `digits` decimals, or
+// scientific with 2 (learning rates).
+std::string number_text(double v, int digits = 4, bool scientific = false);
+
 // "1.5 MB", "320 B": decimal units, as in MB/s throughput figures.
 std::string human_bytes(double bytes);
 

@@ -24,7 +24,7 @@ APT_PACKAGES=(
   python3 python3-venv python3-pip
   libsentencepiece-dev sentencepiece
   nlohmann-json3-dev libcli11-dev libspdlog-dev libfmt-dev
-  libgtest-dev googletest libssl-dev libutfcpp-dev
+  libgtest-dev googletest libssl-dev libutfcpp-dev libgloo-dev
   fortunes time
 )
 if [[ "${UNMASK_SKIP_APT:-0}" != 1 ]]; then

@@ -80,6 +80,9 @@ void validate_run_config(const RunConfig& c) {
           fmt::format("train.batch_size ({}) must be a positive multiple of train.grad_accum ({})", t.batch_size,
                       t.grad_accum));
   require(t.max_steps >= 1, "train.max_steps must be at least 1");
+  require(c.dist.port >= 1 && c.dist.port <= 65535, fmt::format("dist.port must be a TCP port (1-65535), got {}", c.dist.port));
+  require(c.dist.timeout_s >= 1, fmt::format("dist.timeout_s must be at least 1, got {}", c.dist.timeout_s));
+  require(c.dist.bucket_mb > 0, fmt::format("dist.bucket_mb must be positive, got {}", c.dist.bucket_mb));
   require(t.lr > 0, fmt::format("train.lr must be positive, got {}", t.lr));
   require(t.warmup_steps >= 0, "train.warmup_steps must be >= 0");
   require(t.ema >= 0 && t.ema < 1, fmt::format("train.ema must be in [0, 1) (0 = off), got {}", t.ema));

@@ -100,6 +100,15 @@ template <class V> void visit(V& v, CheckpointConfig& c) {
   v.field("keep_every", c.keep_every, "also keep every M-th step (0 = off)");
 }
 
+template <class V> void visit(V& v, DistConfig& c) {
+  v.field("launcher", c.launcher, "where rank and world size come from (auto: torchrun's variables, then srun's)",
+          {"auto", "torchrun", "slurm", "none"});
+  v.field("backend", c.backend, "collectives: auto = nccl on CUDA, gloo on CPU", {"auto", "gloo", "nccl"});
+  v.field("port", c.port, "rendezvous port when MASTER_PORT is unset (Slurm)");
+  v.field("timeout_s", c.timeout_s, "rendezvous and collective timeout in seconds");
+  v.field("bucket_mb", c.bucket_mb, "gradient all-reduce bucket size in MB (DDP's bucket_cap_mb)");
+}
+
 template <class V> void visit(V& v, RunConfig& c) {
   v.field("seed", c.seed, "global random seed");
   v.field("out_dir", c.out_dir, "run directory (config, metrics, checkpoints)");
@@ -111,6 +120,7 @@ template <class V> void visit(V& v, RunConfig& c) {
   v.section("sample", [&] { visit(v, c.sample); });
   v.section("eval", [&] { visit(v, c.eval); });
   v.section("checkpoint", [&] { visit(v, c.checkpoint); });
+  v.section("dist", [&] { visit(v, c.dist); });
 }
 
 // Tracks the dotted path of the section being visited.

@@ -100,6 +100,14 @@ struct CheckpointConfig {
   std::int64_t keep_every = 0;        // also keep every M-th step (0 = off)
 };
 
+struct DistConfig {
+  std::string launcher = "auto";      // auto | torchrun | slurm | none: where rank and world size come from
+  std::string backend = "auto";       // auto (nccl on CUDA, gloo on CPU) | gloo | nccl
+  std::int64_t port = 29500;          // rendezvous port when MASTER_PORT is unset (Slurm)
+  std::int64_t timeout_s = 600;       // rendezvous and collective timeout: a lost rank ends the job after this
+  double bucket_mb = 25;              // gradient all-reduce bucket size (DDP's bucket_cap_mb)
+};
+
 struct RunConfig {
   std::int64_t seed = 1;
   std::string out_dir = "runs/unmask";
@@ -111,6 +119,7 @@ struct RunConfig {
   SampleConfig sample;
   EvalConfig eval;
   CheckpointConfig checkpoint;
+  DistConfig dist;
 };
 
 // One leaf of the tree, as `config dump --keys` lists it.

@@ -2,6 +2,7 @@
 // with EMA, validation, metrics, checkpoints and exact resume.
 #include "unmask/train/trainer.h"
 
+#include <c10/core/impl/DeviceGuardImplInterface.h>
 #include <torch/torch.h>
 
 #include <atomic>
@@ -10,11 +11,14 @@
 #include <csignal>
 #include <cstdlib>
 #include <fstream>
+#include <map>
 #include <sstream>
 #include <thread>
 
 #include "unmask/data/loader.h"
 #include "unmask/diffusion/spindle.h"
+#include "unmask/dist/data_parallel.h"
+#include "unmask/dist/grad_sync.h"
 #include "unmask/model/weights.h"
 #include "unmask/sampling/sampler.h"
 #include "unmask/tokenizer/tokenizer.h"
@@ -41,11 +45,6 @@ Batch to_device(const Batch& b, const torch::Device& d) { return {b.tokens.to(d)
 // The mask the backbone gets: none when nothing is padded.
 at::Tensor attention_mask(const Batch& b) { return b.has_padding ? b.pad_mask : at::Tensor(); }
 
-Noised slice(const Noised& n, std::int64_t start, std::int64_t len) {
-  auto cut = [&](const at::Tensor& t) { return t.defined() ? t.narrow(0, start, len) : t; };
-  return {cut(n.x_t), cut(n.cond), cut(n.t), cut(n.masked)};
-}
-
 // Flattens a config tree to "a.b" → value for comparisons.
 void flatten(const Json& j, const std::string& prefix, std::map<std::string, Json>& out) {
   if (j.is_object()) {
@@ -63,7 +62,7 @@ bool breaks_model(const std::string& key) {
 }  // namespace
 
 GradResult accumulate_gradients(BackboneImpl& model, const Objective& objective, const Batch& batch,
-                                const Noised& noised, std::int64_t chunks, bool autocast_bf16) {
+                                const Noised& noised, std::int64_t chunks, bool autocast_bf16, GradSync* sync) {
   const std::int64_t B = batch.tokens.size(0);
   if (chunks < 1 || B % chunks != 0)
     throw Error("batch of " + std::to_string(B) + " rows cannot be split into " + std::to_string(chunks) + " chunks");
@@ -71,17 +70,21 @@ GradResult accumulate_gradients(BackboneImpl& model, const Objective& objective,
   GradResult r;
   bool bound = true;
   for (std::int64_t c = 0; c < chunks; ++c) {
-    const Batch part{batch.tokens.narrow(0, c * size, size), batch.pad_mask.narrow(0, c * size, size),
-                     batch.has_padding};
-    const Noised n = slice(noised, c * size, size);
+    const Batch part = slice_rows(batch, c * size, size);
+    const Noised n = slice_rows(noised, c * size, size);
+    const bool last = c == chunks - 1;
+    if (sync) sync->before_forward(last);
     at::Tensor logits;
     {
       AutocastGuard autocast(batch.tokens.device().type(), autocast_bf16);
       logits = model.forward(n.x_t, n.cond, attention_mask(part));
     }
     const LossOutput out = objective.loss(logits.to(torch::kFloat32), part, n);
-    // One chunk: back-propagate the normalised loss and skip the rescaling pass.
-    (chunks == 1 ? out.loss : out.loss_sum).backward();
+    // One chunk alone: back-propagate the normalised loss and skip the
+    // rescaling pass. Data parallel: the sums, rescaled by the caller once the
+    // global denominator is known; only the last chunk's backward all-reduces.
+    if (sync && last) sync->before_backward(out.loss_sum);
+    (chunks == 1 && !sync ? out.loss : out.loss_sum).backward();
     r.loss_sum += out.loss_sum.item<double>();
     r.denominator += out.denominator.item<double>();
     r.tokens += out.tokens.item<double>();
@@ -89,7 +92,7 @@ GradResult accumulate_gradients(BackboneImpl& model, const Objective& objective,
     else bound = false;
   }
   if (!bound) r.nelbo_sum = std::nan("");
-  if (chunks > 1) {
+  if (chunks > 1 && !sync) {
     const double scale = 1.0 / std::max(1.0, r.denominator);
     torch::NoGradGuard guard;
     for (auto& p : model.parameters())
@@ -112,6 +115,7 @@ struct Trainer::Impl {
   std::unique_ptr<torch::optim::AdamW> optimizer;
   std::unique_ptr<Ema> ema;
   std::unique_ptr<DataLoader> loader;
+  std::unique_ptr<DataParallel> dp;  // world size 1: inert
   at::Generator generator;  // corruption draws (CPU: the same on every device)
   std::int64_t step = 0, nonfinite_in_a_row = 0;
   double elapsed_before = 0;  // seconds trained before a resume
@@ -120,6 +124,9 @@ struct Trainer::Impl {
   void setup();
   void build_optimizer();
   void load_checkpoint(const fs::path& ckpt);
+  void start_data_parallel();
+  std::vector<std::pair<std::string, at::Tensor>> random_states();
+  void restore_random_states(const std::map<std::string, at::Tensor>& rng, std::int64_t saved_world);
   void save_checkpoint(double elapsed);
   void check_compatible(const fs::path& ckpt) const;
   double validate();
@@ -135,10 +142,26 @@ void Trainer::Impl::setup() {
   const std::string dev = c.train.device;
   if (dev == "cuda" && !torch::cuda::is_available())
     throw Error("train.device=cuda but no CUDA device is available (use auto or cpu)");
-  device = (dev == "cuda" || (dev == "auto" && torch::cuda::is_available())) ? torch::Device(torch::kCUDA)
-                                                                              : torch::Device(torch::kCPU);
+  const LaunchInfo launch = read_launch([](const char* name) { return std::getenv(name); }, c.dist.launcher, c.dist.port);
+  device = torch::Device(torch::kCPU);
+  if (dev == "cuda" || (dev == "auto" && torch::cuda::is_available())) {
+    // One process per GPU: LOCAL_RANK (SLURM_LOCALID) picks it.
+    const auto gpus = static_cast<std::int64_t>(torch::cuda::device_count());
+    if (launch.local_rank >= gpus)
+      throw Error("local rank " + std::to_string(launch.local_rank) + " has no GPU: this node has " +
+                  std::to_string(gpus) + " (start at most that many processes per node)");
+    device = torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(launch.local_rank));
+    c10::impl::getDeviceGuardImpl(device.type())->setDevice(device);
+  }
   bf16 = c.train.precision == "bf16" || (c.train.precision == "auto" && device.is_cuda());
   if (device.is_cuda()) at::globalContext().setFloat32MatmulPrecision("high");  // TF32 where it applies
+  const std::int64_t shares = launch.world_size * c.train.grad_accum;
+  if (c.train.batch_size % shares != 0)
+    throw Error("train.batch_size (" + std::to_string(c.train.batch_size) + ") must be divisible by the world size (" +
+                std::to_string(launch.world_size) + ") times train.grad_accum (" + std::to_string(c.train.grad_accum) +
+                "): each rank takes batch_size/world_size rows in grad_accum micro-batches");
+  if (launch.rank != 0) log::set_level("warn");  // rank 0 alone logs
+  dp = std::make_unique<DataParallel>(launch, c.dist, device);
 
   if (c.data.path.empty()) throw Error("data.path is not set: point it at a directory made by 'unmask data prepare'");
   tokenizer = load_tokenizer(fs::path(c.data.path) / "tokenizer");
@@ -159,6 +182,9 @@ void Trainer::Impl::setup() {
   BackboneOptions bo{c.model, tokenizer->vocab_size(), objective->causal(), c.diffusion.T};
   model = make_backbone(bo);
   model->to(device);
+  dp->attach(*model, c.dist.bucket_mb);  // rank 0's initial weights on every rank
+  // Dropout draws differ per rank (rank 0 keeps the single-process stream).
+  if (dp->rank() > 0) torch::manual_seed(static_cast<std::uint64_t>(c.seed) + 1000003ULL * static_cast<std::uint64_t>(dp->rank()));
   build_optimizer();
   if (c.train.ema > 0) ema = std::make_unique<Ema>(*model, c.train.ema);
 
@@ -224,21 +250,9 @@ void Trainer::Impl::load_checkpoint(const fs::path& ckpt) {
   } catch (const c10::Error& e) {
     throw Error("cannot read the optimizer state in " + ckpt.string() + " (corrupt or from another model)");
   }
-  const auto rng = load_safetensors(ckpt / "rng.safetensors").tensors;
-  auto restore = [](at::Generator g, const at::Tensor& state) {  // a handle: shares the generator
-    std::lock_guard<std::mutex> lock(g.mutex());
-    g.set_state(state);
-  };
-  restore(at::detail::getDefaultCPUGenerator(), rng.at("cpu"));
-  restore(generator, rng.at("corruption"));
-  if (torch::cuda::is_available())
-    for (std::int64_t i = 0; i < static_cast<std::int64_t>(torch::cuda::device_count()); ++i) {
-      const auto it = rng.find("cuda." + std::to_string(i));
-      if (it != rng.end())
-        restore(at::globalContext().defaultGenerator(torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(i))),
-                it->second);
-    }
   const auto trainer = nlohmann::json::parse(read_file(ckpt / "trainer.json"));
+  const auto rng = load_safetensors(ckpt / "rng.safetensors").tensors;
+  restore_random_states({rng.begin(), rng.end()}, trainer.value("world_size", std::int64_t{1}));
   step = trainer.at("step").get<std::int64_t>();
   nonfinite_in_a_row = trainer.value("nonfinite_in_a_row", 0);
   elapsed_before = trainer.value("elapsed", 0.0);
@@ -246,7 +260,52 @@ void Trainer::Impl::load_checkpoint(const fs::path& ckpt) {
   log::info("resumed from " + ckpt.string() + " at step " + std::to_string(step));
 }
 
+namespace {
+void set_generator_state(at::Generator g, const at::Tensor& state) {  // a handle: shares the generator
+  std::lock_guard<std::mutex> lock(g.mutex());
+  g.set_state(state);
+}
+std::string rank_key(const char* what, std::int64_t rank) {
+  return rank == 0 && std::string(what) == "cpu" ? "cpu" : std::string(what) + ".rank" + std::to_string(rank);
+}
+}  // namespace
+
+// Every rank's generators (a collective): the corruption stream is the same
+// on every rank; the default CPU and CUDA generators (dropout) are per rank.
+std::vector<std::pair<std::string, at::Tensor>> Trainer::Impl::random_states() {
+  std::vector<std::pair<std::string, at::Tensor>> rng = {{"corruption", generator.get_state()}};
+  const auto cpu = dp->gather(at::detail::getDefaultCPUGenerator().get_state());
+  for (std::size_t r = 0; r < cpu.size(); ++r) rng.emplace_back(rank_key("cpu", static_cast<std::int64_t>(r)), cpu[r]);
+  if (device.is_cuda()) {
+    const auto cuda = dp->gather(at::globalContext().defaultGenerator(device).get_state());
+    for (std::size_t r = 0; r < cuda.size(); ++r)
+      rng.emplace_back(rank_key("cuda", static_cast<std::int64_t>(r)), cuda[r]);
+  }
+  return rng;
+}
+
+// The data order and the corruption do not depend on the world size; the
+// per-rank dropout streams do, so another world size resumes exactly only
+// without dropout.
+void Trainer::Impl::restore_random_states(const std::map<std::string, at::Tensor>& rng, std::int64_t saved_world) {
+  if (saved_world != dp->world_size() && config().model.dropout > 0)
+    throw Error("cannot resume with " + std::to_string(dp->world_size()) + " process(es): the checkpoint was written by " +
+                std::to_string(saved_world) + " and model.dropout > 0 draws per-rank dropout streams; resume with " +
+                std::to_string(saved_world) + " process(es) (with model.dropout=0 any world size resumes exactly)");
+  set_generator_state(generator, rng.at("corruption"));
+  const auto cpu = rng.find(rank_key("cpu", dp->rank()));
+  if (cpu != rng.end()) set_generator_state(at::detail::getDefaultCPUGenerator(), cpu->second);
+  const auto cuda = rng.find(rank_key("cuda", dp->rank()));
+  if (device.is_cuda() && cuda != rng.end()) set_generator_state(at::globalContext().defaultGenerator(device), cuda->second);
+}
+
 void Trainer::Impl::save_checkpoint(double elapsed) {
+  dp->check_parameters_agree(*model, step);
+  const auto rng = random_states();
+  if (!dp->is_main()) return;  // rank 0 alone writes
+  if (dp->active())
+    log::info("step " + std::to_string(step) + ": parameters bit-identical on all " + std::to_string(dp->world_size()) +
+              " ranks; checkpointing");
   CheckpointWriter w(run_dir, step);
   std::vector<std::pair<std::string, at::Tensor>> tensors;
   for (const auto& p : model->named_parameters()) tensors.emplace_back(p.key(), p.value());
@@ -254,12 +313,6 @@ void Trainer::Impl::save_checkpoint(double elapsed) {
   save_safetensors(w.file("model.safetensors"), tensors, {{"format", "unmask-model"}});
   if (ema) save_safetensors(w.file("ema.safetensors"), ema->state());
   torch::save(*optimizer, w.file("optimizer.pt").string());
-  std::vector<std::pair<std::string, at::Tensor>> rng = {{"cpu", at::detail::getDefaultCPUGenerator().get_state()},
-                                                         {"corruption", generator.get_state()}};
-  if (torch::cuda::is_available())
-    for (std::int64_t i = 0; i < static_cast<std::int64_t>(torch::cuda::device_count()); ++i)
-      rng.emplace_back("cuda." + std::to_string(i),
-                       at::globalContext().defaultGenerator(torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(i))).get_state());
   save_safetensors(w.file("rng.safetensors"), rng);
   if (!token_counts.empty())
     save_safetensors(w.file("token_counts.safetensors"), {{"counts", torch::tensor(token_counts, torch::kLong)}});
@@ -275,6 +328,7 @@ void Trainer::Impl::save_checkpoint(double elapsed) {
       {"objective", objective->name()},
       {"ema", ema != nullptr},
       {"elapsed", elapsed},
+      {"world_size", dp->world_size()},
   };
   // Test hook: widen the window in which a checkpoint is half written.
   if (const char* pause = std::getenv("UNMASK_TEST_CHECKPOINT_PAUSE_MS"))
@@ -301,8 +355,10 @@ double Trainer::Impl::validate() {
   {
     torch::NoGradGuard guard;
     for (std::int64_t i = 0; i < c.train.val_batches; ++i) {
-      const Batch b = to_device(val.next(), device);
-      const Noised n = objective->corrupt(b, gen);
+      // The whole batch is corrupted on every rank; each evaluates its rows.
+      const Batch global = to_device(val.next(), device);
+      const Batch b = dp->shard(global);
+      const Noised n = dp->shard(objective->corrupt(global, gen));
       at::Tensor logits;
       {
         AutocastGuard autocast(device.type(), bf16);
@@ -320,7 +376,8 @@ double Trainer::Impl::validate() {
   }
   model->train();
   if (ema) ema->swap_out(*model);
-  return sum / std::max(1.0, count);
+  const auto total = dp->sum({sum, count});
+  return total[0] / std::max(1.0, total[1]);
 }
 
 // A few samples with the EMA weights, logged and appended to samples.jsonl.
@@ -349,6 +406,7 @@ void Trainer::Impl::print_samples() {
 }
 
 void Trainer::Impl::write_metrics(const Json& line) {
+  if (!dp->is_main()) return;
   metrics << line.dump() << "\n";
   metrics.flush();
 }
@@ -386,17 +444,32 @@ std::int64_t Trainer::run() {
       throw Error(m.run_dir.string() + " already has checkpoints: pass --resume to continue it, or choose another --out");
   } else {
     m.load_checkpoint(find_checkpoint(m.options.resume == "latest" ? m.run_dir : fs::path(m.options.resume)));
-    m.truncate_metrics(m.step);
+    if (m.dp->is_main()) m.truncate_metrics(m.step);
   }
-  write_file_atomic(m.run_dir / "config.json", m.options.resolved.dump(2) + "\n");
-  m.metrics.open(m.run_dir / "metrics.jsonl", std::ios::app);
-  if (!m.metrics) throw Error("cannot write " + (m.run_dir / "metrics.jsonl").string());
+  if (m.dp->is_main()) {
+    write_file_atomic(m.run_dir / "config.json", m.options.resolved.dump(2) + "\n");
+    m.metrics.open(m.run_dir / "metrics.jsonl", std::ios::app);
+    if (!m.metrics) throw Error("cannot write " + (m.run_dir / "metrics.jsonl").string());
+  }
 
   std::int64_t params = 0;
   for (const auto& p : m.model->parameters()) params += p.numel();
   log::info("training " + c.model.backbone + " (" + std::to_string(params) + " parameters) with " + m.objective->name() +
             " on " + (m.device.is_cuda() ? "cuda" : "cpu") + (m.bf16 ? " (bf16 autocast)" : "") + ", " +
             std::to_string(m.loader->num_rows()) + " training rows; run dir " + m.run_dir.string());
+  if (m.dp->active()) {
+    // Each rank's device, gathered: (type, index) per rank.
+    const auto where = m.dp->gather(torch::tensor({static_cast<std::int64_t>(m.device.type()),
+                                                  static_cast<std::int64_t>(m.device.has_index() ? m.device.index() : -1)}));
+    std::string devices;
+    for (std::size_t r = 0; r < where.size(); ++r) {
+      const torch::Device d(static_cast<c10::DeviceType>(where[r][0].item<std::int64_t>()),
+                            static_cast<c10::DeviceIndex>(where[r][1].item<std::int64_t>()));
+      devices += (r ? ", " : "") + std::string("rank ") + std::to_string(r) + " " + d.str();
+    }
+    log::info("data parallel: " + m.dp->describe() + "; " + std::to_string(c.train.batch_size / m.dp->world_size()) +
+              " rows per rank per step; devices: " + devices);
+  }
 
   g_stop_signal = 0;
   struct sigaction action {}, old_int {}, old_term {};
@@ -414,11 +487,30 @@ std::int64_t Trainer::run() {
   while (m.step < c.train.max_steps) {
     const double lr = learning_rate(c.train, m.step);
     for (auto& group : m.optimizer->param_groups()) group.options().set_lr(lr);
-    const Batch batch = to_device(m.loader->next(), m.device);
-    const Noised noised = m.objective->corrupt(batch, m.generator);
+    // Every rank draws the whole global batch and its corruption, then keeps
+    // its rows: the same noised rows whatever the world size.
+    const Batch global = to_device(m.loader->next(), m.device);
+    const Noised noised = m.dp->shard(m.objective->corrupt(global, m.generator));
+    const Batch batch = m.dp->shard(global);
     m.optimizer->zero_grad();
     m.model->train();
-    const GradResult r = accumulate_gradients(*m.model, *m.objective, batch, noised, chunks, m.bf16);
+    GradResult r;
+    m.dp->guarded("training step " + std::to_string(m.step + 1), [&] {
+      r = accumulate_gradients(*m.model, *m.objective, batch, noised, chunks, m.bf16, m.dp->sync());
+    });
+    bool stop = g_stop_signal != 0;
+    if (m.dp->active()) {
+      // Sums over ranks (a stop signal on any rank stops all), then the
+      // all-reduced mean gradient × world / global denominator = the
+      // gradient of the global batch's loss.
+      const auto total = m.dp->sum({r.loss_sum, r.denominator, r.nelbo_sum, r.tokens, stop ? 1.0 : 0.0});
+      r = {total[0], total[1], total[2], total[3]};
+      stop = total[4] > 0;
+      const double scale = static_cast<double>(m.dp->world_size()) / std::max(1.0, r.denominator);
+      torch::NoGradGuard guard;
+      for (auto& p : m.model->parameters())
+        if (p.grad().defined()) p.grad().mul_(scale);
+    }
     const double grad_norm =
         torch::nn::utils::clip_grad_norm_(m.model->parameters(),
                                           c.optim.grad_clip > 0 ? c.optim.grad_clip : std::numeric_limits<double>::infinity());
@@ -465,18 +557,18 @@ std::int64_t Trainer::run() {
       log::info("step " + std::to_string(m.step) + " validation " + (m.objective->is_bound() ? "NELBO/token " : "loss ") +
                 number_text(val) + (m.objective->is_bound() ? " (ppl <= " + number_text(std::exp(val), 2) + ")" : ""));
     }
-    if (c.train.sample_every > 0 && (m.step % c.train.sample_every == 0 || m.step == c.train.max_steps))
+    if (m.dp->is_main() && c.train.sample_every > 0 && (m.step % c.train.sample_every == 0 || m.step == c.train.max_steps))
       m.print_samples();
-    const bool stop = g_stop_signal != 0;
     if (m.step % c.train.checkpoint_every == 0 || m.step == c.train.max_steps || stop) m.save_checkpoint(elapsed);
     progress.update(static_cast<std::uint64_t>(m.step));
     if (stop) {
-      log::info("stopped by signal " + std::to_string(g_stop_signal.load()) + " at step " + std::to_string(m.step) +
+      log::info("stopped by a signal (" + std::to_string(g_stop_signal.load()) + " here) at step " + std::to_string(m.step) +
                 "; continue with 'unmask train --resume' and the same config");
       break;
     }
   }
   progress.finish();
+  m.dp->barrier();  // no rank leaves before rank 0 has written the last checkpoint
   sigaction(SIGINT, &old_int, nullptr);
   sigaction(SIGTERM, &old_term, nullptr);
   return m.step;

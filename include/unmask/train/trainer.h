@@ -18,6 +18,8 @@
 
 namespace unmask {
 
+class GradSync;
+
 struct TrainOptions {
   RunConfig config;
   Json resolved;                  // the resolved config tree (stored with the run)
@@ -34,9 +36,12 @@ struct GradResult {
 // Forward and backward over `chunks` equal slices of an already corrupted
 // batch, then divides the accumulated gradients by the total denominator: the
 // gradient equals that of the whole batch in one piece. `autocast_bf16` runs
-// the forward under bf16 autocast on the model's device type.
+// the forward under bf16 autocast on the model's device type. With `sync`
+// (data parallel) the last chunk's backward all-reduces the gradients, which
+// are left as sums: the caller divides by the denominator summed over ranks.
 GradResult accumulate_gradients(BackboneImpl& model, const Objective& objective, const Batch& batch,
-                                const Noised& noised, std::int64_t chunks, bool autocast_bf16);
+                                const Noised& noised, std::int64_t chunks, bool autocast_bf16,
+                                GradSync* sync = nullptr);
 
 class Trainer {
  public:

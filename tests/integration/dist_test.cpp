@@ -225,6 +225,31 @@ TEST(DataParallel, SigtermCheckpointsOnceAndEveryRankExitsZero) {
   EXPECT_TRUE(fs::exists(dir / "run/checkpoints" / latest.substr(0, 12) / "trainer.json"));
 }
 
+TEST(DataParallel, SrunVariablesStartTheSameJob) {
+  // What srun sets for a 2-task step on one node; no MASTER_ADDR: unmask takes
+  // the first host of the node list.
+  TempDir dir;
+  const auto config = write_config(dir.path(), kMdlm, "dit", 0.0, R"(, "max_steps": 4)");
+  const std::string port = std::to_string(free_port());
+  std::vector<Child> ranks;
+  for (int r = 0; r < 2; ++r) {
+    const fs::path logs = dir / ("rank-" + std::to_string(r));
+    fs::create_directories(logs);
+    ranks.push_back(spawn_unmask({"train", "--config", config.string(), "--out", (dir / "run").string(), "--set",
+                                  "dist.port=" + port},
+                                 logs,
+                                 {"SLURM_PROCID=" + std::to_string(r), "SLURM_LOCALID=" + std::to_string(r),
+                                  "SLURM_NTASKS=2", "SLURM_STEP_NUM_TASKS=2", "SLURM_STEP_TASKS_PER_NODE=2",
+                                  "SLURM_JOB_NODELIST=localhost"}));
+  }
+  EXPECT_EQ(ranks[0].wait(), 0) << read_text(dir / "rank-0/child.err");
+  EXPECT_EQ(ranks[1].wait(), 0) << read_text(dir / "rank-1/child.err");
+  const std::string log = read_text(dir / "rank-0/child.err");
+  EXPECT_NE(log.find("data parallel: 2 ranks over gloo (slurm, rendezvous localhost:" + port + ")"), std::string::npos)
+      << log;
+  EXPECT_EQ(losses(dir / "run", "train").size(), 4u);
+}
+
 TEST(DataParallel, BadLaunchesAreOneClearLine) {
   TempDir dir;
   const auto config = write_config(dir.path(), kMdlm, "dit", 0.0);

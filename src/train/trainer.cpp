@@ -145,12 +145,13 @@ void Trainer::Impl::setup() {
   const LaunchInfo launch = read_launch([](const char* name) { return std::getenv(name); }, c.dist.launcher, c.dist.port);
   device = torch::Device(torch::kCPU);
   if (dev == "cuda" || (dev == "auto" && torch::cuda::is_available())) {
-    // One process per GPU: LOCAL_RANK (SLURM_LOCALID) picks it.
+    // One process per GPU: LOCAL_RANK (SLURM_LOCALID) picks it, unless the
+    // launcher already gave each process one GPU (CUDA_VISIBLE_DEVICES).
     const auto gpus = static_cast<std::int64_t>(torch::cuda::device_count());
-    if (launch.local_rank >= gpus)
+    if (gpus > 1 && launch.local_rank >= gpus)
       throw Error("local rank " + std::to_string(launch.local_rank) + " has no GPU: this node has " +
                   std::to_string(gpus) + " (start at most that many processes per node)");
-    device = torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(launch.local_rank));
+    device = torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(gpus == 1 ? 0 : launch.local_rank));
     c10::impl::getDeviceGuardImpl(device.type())->setDevice(device);
   }
   bf16 = c.train.precision == "bf16" || (c.train.precision == "auto" && device.is_cuda());

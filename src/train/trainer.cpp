@@ -1,5 +1,6 @@
 // The training loop: batches → corruption → accumulated gradients → AdamW,
-// with EMA, validation, metrics, checkpoints and exact resume.
+// with EMA, validation, metrics, checkpoints and exact resume; on N ranks,
+// each trains on its share of the global batch (dist/data_parallel.h).
 #include "unmask/train/trainer.h"
 
 #include <c10/core/impl/DeviceGuardImplInterface.h>
@@ -10,54 +11,23 @@
 #include <cmath>
 #include <csignal>
 #include <cstdlib>
-#include <fstream>
-#include <map>
-#include <sstream>
-#include <thread>
 
-#include "unmask/data/loader.h"
+#include "trainer_impl.h"
 #include "unmask/diffusion/spindle.h"
-#include "unmask/dist/data_parallel.h"
 #include "unmask/dist/grad_sync.h"
-#include "unmask/model/weights.h"
-#include "unmask/sampling/sampler.h"
-#include "unmask/tokenizer/tokenizer.h"
 #include "unmask/train/checkpoint.h"
-#include "unmask/train/ema.h"
 #include "unmask/train/lr_schedule.h"
 #include "unmask/util/autocast.h"
 #include "unmask/util/error.h"
 #include "unmask/util/log.h"
 #include "unmask/util/progress.h"
-#include "unmask/util/safetensors.h"
 #include "unmask/util/text.h"
 
 namespace unmask {
 namespace {
 
-namespace fs = std::filesystem;
-
 std::atomic<int> g_stop_signal{0};
 extern "C" void on_stop_signal(int sig) { g_stop_signal = sig; }
-
-Batch to_device(const Batch& b, const torch::Device& d) { return {b.tokens.to(d), b.pad_mask.to(d), b.has_padding}; }
-
-// The mask the backbone gets: none when nothing is padded.
-at::Tensor attention_mask(const Batch& b) { return b.has_padding ? b.pad_mask : at::Tensor(); }
-
-// Flattens a config tree to "a.b" → value for comparisons.
-void flatten(const Json& j, const std::string& prefix, std::map<std::string, Json>& out) {
-  if (j.is_object()) {
-    for (const auto& [k, v] : j.items()) flatten(v, prefix.empty() ? k : prefix + "." + k, out);
-  } else {
-    out[prefix] = j;
-  }
-}
-
-bool breaks_model(const std::string& key) {
-  return key.rfind("model.", 0) == 0 || key == "diffusion.objective" || key == "diffusion.schedule" ||
-         key == "diffusion.T" || key == "data.mode" || key == "data.length";
-}
 
 }  // namespace
 
@@ -100,40 +70,6 @@ GradResult accumulate_gradients(BackboneImpl& model, const Objective& objective,
   }
   return r;
 }
-
-struct Trainer::Impl {
-  TrainOptions options;
-  const RunConfig& config() const { return options.config; }
-  fs::path run_dir;
-  torch::Device device{torch::kCPU};
-  bool bf16 = false;
-  std::unique_ptr<Tokenizer> tokenizer;
-  std::shared_ptr<const ShardedSplit> train_split, val_split;
-  std::vector<std::int64_t> token_counts;
-  Backbone model;
-  std::unique_ptr<Objective> objective;
-  std::unique_ptr<torch::optim::AdamW> optimizer;
-  std::unique_ptr<Ema> ema;
-  std::unique_ptr<DataLoader> loader;
-  std::unique_ptr<DataParallel> dp;  // world size 1: inert
-  at::Generator generator;  // corruption draws (CPU: the same on every device)
-  std::int64_t step = 0, nonfinite_in_a_row = 0;
-  double elapsed_before = 0;  // seconds trained before a resume
-  std::ofstream metrics;
-
-  void setup();
-  void build_optimizer();
-  void load_checkpoint(const fs::path& ckpt);
-  void start_data_parallel();
-  std::vector<std::pair<std::string, at::Tensor>> random_states();
-  void restore_random_states(const std::map<std::string, at::Tensor>& rng, std::int64_t saved_world);
-  void save_checkpoint(double elapsed);
-  void check_compatible(const fs::path& ckpt) const;
-  double validate();
-  void print_samples();
-  void write_metrics(const Json& line);
-  void truncate_metrics(std::int64_t keep_through);
-};
 
 void Trainer::Impl::setup() {
   const RunConfig& c = config();
@@ -213,221 +149,6 @@ void Trainer::Impl::build_optimizer() {
                       std::make_unique<torch::optim::AdamWOptions>(torch::optim::AdamWOptions(options).weight_decay(0)));
   optimizer = std::make_unique<torch::optim::AdamW>(groups, options);
 }
-
-void Trainer::Impl::check_compatible(const fs::path& ckpt) const {
-  std::map<std::string, Json> before, now;
-  flatten(Json::parse(read_file(ckpt / "config.json")), "", before);
-  flatten(options.resolved, "", now);
-  std::vector<std::string> breaking, harmless;
-  for (const auto& [key, value] : now) {
-    const auto it = before.find(key);
-    if (it != before.end() && it->second == value) continue;
-    const std::string change = key + ": " + (it == before.end() ? "(unset)" : it->second.dump()) + " -> " + value.dump();
-    (breaks_model(key) ? breaking : harmless).push_back(change);
-  }
-  if (!breaking.empty()) {
-    std::string list;
-    for (const auto& b : breaking) list += (list.empty() ? "" : "; ") + b;
-    throw Error("cannot resume from " + ckpt.string() + ": the config changes the model or its data (" + list +
-                "); start a new run with another --out");
-  }
-  for (const auto& h : harmless) log::info("config changed since the checkpoint: " + h);
-  const auto trainer = nlohmann::json::parse(read_file(ckpt / "trainer.json"));
-  if (trainer.at("fingerprint").get<std::string>() != tokenizer->fingerprint())
-    throw Error("cannot resume from " + ckpt.string() + ": it was trained with tokenizer " +
-                trainer.at("fingerprint").get<std::string>().substr(0, 12) + " but data.path uses " +
-                tokenizer->fingerprint().substr(0, 12));
-}
-
-void Trainer::Impl::load_checkpoint(const fs::path& ckpt) {
-  check_compatible(ckpt);
-  load_named_tensors(*model, load_safetensors(ckpt / "model.safetensors").tensors, (ckpt / "model.safetensors").string());
-  if (ema) {
-    if (!fs::exists(ckpt / "ema.safetensors")) throw Error(ckpt.string() + " has no EMA weights but train.ema > 0");
-    ema->load_state(load_safetensors(ckpt / "ema.safetensors").tensors);
-  }
-  try {
-    torch::load(*optimizer, (ckpt / "optimizer.pt").string());
-  } catch (const c10::Error& e) {
-    throw Error("cannot read the optimizer state in " + ckpt.string() + " (corrupt or from another model)");
-  }
-  const auto trainer = nlohmann::json::parse(read_file(ckpt / "trainer.json"));
-  const auto rng = load_safetensors(ckpt / "rng.safetensors").tensors;
-  restore_random_states({rng.begin(), rng.end()}, trainer.value("world_size", std::int64_t{1}));
-  step = trainer.at("step").get<std::int64_t>();
-  nonfinite_in_a_row = trainer.value("nonfinite_in_a_row", 0);
-  elapsed_before = trainer.value("elapsed", 0.0);
-  loader->restore(trainer.at("loader"));
-  log::info("resumed from " + ckpt.string() + " at step " + std::to_string(step));
-}
-
-namespace {
-void set_generator_state(at::Generator g, const at::Tensor& state) {  // a handle: shares the generator
-  std::lock_guard<std::mutex> lock(g.mutex());
-  g.set_state(state);
-}
-std::string rank_key(const char* what, std::int64_t rank) {
-  return rank == 0 && std::string(what) == "cpu" ? "cpu" : std::string(what) + ".rank" + std::to_string(rank);
-}
-}  // namespace
-
-// Every rank's generators (a collective): the corruption stream is the same
-// on every rank; the default CPU and CUDA generators (dropout) are per rank.
-std::vector<std::pair<std::string, at::Tensor>> Trainer::Impl::random_states() {
-  std::vector<std::pair<std::string, at::Tensor>> rng = {{"corruption", generator.get_state()}};
-  const auto cpu = dp->gather(at::detail::getDefaultCPUGenerator().get_state());
-  for (std::size_t r = 0; r < cpu.size(); ++r) rng.emplace_back(rank_key("cpu", static_cast<std::int64_t>(r)), cpu[r]);
-  if (device.is_cuda()) {
-    const auto cuda = dp->gather(at::globalContext().defaultGenerator(device).get_state());
-    for (std::size_t r = 0; r < cuda.size(); ++r)
-      rng.emplace_back(rank_key("cuda", static_cast<std::int64_t>(r)), cuda[r]);
-  }
-  return rng;
-}
-
-// The data order and the corruption do not depend on the world size; the
-// per-rank dropout streams do, so another world size resumes exactly only
-// without dropout.
-void Trainer::Impl::restore_random_states(const std::map<std::string, at::Tensor>& rng, std::int64_t saved_world) {
-  if (saved_world != dp->world_size() && config().model.dropout > 0)
-    throw Error("cannot resume with " + std::to_string(dp->world_size()) + " process(es): the checkpoint was written by " +
-                std::to_string(saved_world) + " and model.dropout > 0 draws per-rank dropout streams; resume with " +
-                std::to_string(saved_world) + " process(es) (with model.dropout=0 any world size resumes exactly)");
-  set_generator_state(generator, rng.at("corruption"));
-  const auto cpu = rng.find(rank_key("cpu", dp->rank()));
-  if (cpu != rng.end()) set_generator_state(at::detail::getDefaultCPUGenerator(), cpu->second);
-  const auto cuda = rng.find(rank_key("cuda", dp->rank()));
-  if (device.is_cuda() && cuda != rng.end()) set_generator_state(at::globalContext().defaultGenerator(device), cuda->second);
-}
-
-void Trainer::Impl::save_checkpoint(double elapsed) {
-  dp->check_parameters_agree(*model, step);
-  const auto rng = random_states();
-  if (!dp->is_main()) return;  // rank 0 alone writes
-  if (dp->active())
-    log::info("step " + std::to_string(step) + ": parameters bit-identical on all " + std::to_string(dp->world_size()) +
-              " ranks; checkpointing");
-  CheckpointWriter w(run_dir, step);
-  std::vector<std::pair<std::string, at::Tensor>> tensors;
-  for (const auto& p : model->named_parameters()) tensors.emplace_back(p.key(), p.value());
-  for (const auto& b : model->named_buffers()) tensors.emplace_back(b.key(), b.value());
-  save_safetensors(w.file("model.safetensors"), tensors, {{"format", "unmask-model"}});
-  if (ema) save_safetensors(w.file("ema.safetensors"), ema->state());
-  torch::save(*optimizer, w.file("optimizer.pt").string());
-  save_safetensors(w.file("rng.safetensors"), rng);
-  if (!token_counts.empty())
-    save_safetensors(w.file("token_counts.safetensors"), {{"counts", torch::tensor(token_counts, torch::kLong)}});
-  write_file_atomic(w.file("config.json"), options.resolved.dump(2) + "\n");
-  fs::create_directory(w.file("tokenizer"));
-  for (const char* name : {kTokenizerMeta, kTokenizerModel}) fs::copy_file(tokenizer->dir() / name, w.file("tokenizer") / name);
-  const nlohmann::ordered_json trainer = {
-      {"step", step},
-      {"loader", loader->state()},
-      {"nonfinite_in_a_row", nonfinite_in_a_row},
-      {"fingerprint", tokenizer->fingerprint()},
-      {"vocab_size", tokenizer->vocab_size()},
-      {"objective", objective->name()},
-      {"ema", ema != nullptr},
-      {"elapsed", elapsed},
-      {"world_size", dp->world_size()},
-  };
-  // Test hook: widen the window in which a checkpoint is half written.
-  if (const char* pause = std::getenv("UNMASK_TEST_CHECKPOINT_PAUSE_MS"))
-    std::this_thread::sleep_for(std::chrono::milliseconds(std::atoll(pause)));
-  write_file_atomic(w.file("trainer.json"), trainer.dump(2) + "\n");
-  w.commit(config().checkpoint);
-}
-
-// Mean NELBO per token (or loss, for objectives that are no bound) over the
-// first train.val_batches batches of the val split, with EMA weights and a
-// fixed corruption seed so that values are comparable across steps.
-double Trainer::Impl::validate() {
-  const RunConfig& c = config();
-  LoaderOptions lo;
-  lo.mode = parse_row_mode(c.data.mode);
-  lo.length = c.data.length;
-  lo.batch_size = std::max<std::int64_t>(1, c.train.batch_size / c.train.grad_accum);
-  lo.shuffle = false;
-  DataLoader val(val_split, lo);
-  auto gen = at::detail::createCPUGenerator(static_cast<std::uint64_t>(c.seed) + 12345);
-  if (ema) ema->swap_in(*model);
-  model->eval();
-  double sum = 0, count = 0;
-  {
-    torch::NoGradGuard guard;
-    for (std::int64_t i = 0; i < c.train.val_batches; ++i) {
-      // The whole batch is corrupted on every rank; each evaluates its rows.
-      const Batch global = to_device(val.next(), device);
-      const Batch b = dp->shard(global);
-      const Noised n = dp->shard(objective->corrupt(global, gen));
-      at::Tensor logits;
-      {
-        AutocastGuard autocast(device.type(), bf16);
-        logits = model->forward(n.x_t, n.cond, attention_mask(b));
-      }
-      const LossOutput out = objective->loss(logits.to(torch::kFloat32), b, n);
-      if (objective->is_bound()) {
-        sum += out.nelbo_sum.item<double>();
-        count += out.tokens.item<double>();
-      } else {
-        sum += out.loss_sum.item<double>();
-        count += out.denominator.item<double>();
-      }
-    }
-  }
-  model->train();
-  if (ema) ema->swap_out(*model);
-  const auto total = dp->sum({sum, count});
-  return total[0] / std::max(1.0, total[1]);
-}
-
-// A few samples with the EMA weights, logged and appended to samples.jsonl.
-// Own random streams and eval mode: the training RNG is untouched.
-void Trainer::Impl::print_samples() {
-  const RunConfig& c = config();
-  SampleRequest r;
-  r.num = std::min<std::int64_t>(c.sample.num, 4);
-  r.length = std::min(c.sample.length, c.data.length);
-  r.steps = std::min(c.sample.steps, r.length);  // more steps than tokens adds nothing to a preview
-  r.picker.temperature = c.sample.temperature;
-  r.picker.top_k = c.sample.top_k;
-  r.picker.top_p = c.sample.top_p;
-  r.seed = static_cast<std::uint64_t>(c.seed) + static_cast<std::uint64_t>(step);
-  if (ema) ema->swap_in(*model);
-  model->eval();
-  const SampleResult out = run_sampler(*model, *objective, tokenizer->special(), r);
-  model->train();
-  if (ema) ema->swap_out(*model);
-  std::ofstream file(run_dir / "samples.jsonl", std::ios::app);
-  for (std::int64_t i = 0; i < r.num; ++i) {
-    const std::string text = decode_sample(*tokenizer, out.ids[i], c.data.mode == "pad");
-    log::info("step " + std::to_string(step) + " sample " + std::to_string(i) + ": " + text);
-    file << Json({{"step", step}, {"index", i}, {"text", text}, {"nfe", out.network_calls}}).dump() << "\n";
-  }
-}
-
-void Trainer::Impl::write_metrics(const Json& line) {
-  if (!dp->is_main()) return;
-  metrics << line.dump() << "\n";
-  metrics.flush();
-}
-
-// After a resume, drop what the interrupted run logged past its checkpoint.
-void Trainer::Impl::truncate_metrics(std::int64_t keep_through) {
-  const fs::path path = run_dir / "metrics.jsonl";
-  if (!fs::exists(path)) return;
-  std::istringstream in(read_file(path));
-  std::string kept;
-  for (std::string line; std::getline(in, line);) {
-    if (line.empty()) continue;
-    try {
-      if (Json::parse(line).value("step", std::int64_t{0}) <= keep_through) kept += line + "\n";
-    } catch (const std::exception&) {  // a line cut by a kill
-    }
-  }
-  write_file_atomic(path, kept);
-}
-
 Trainer::Trainer(TrainOptions options) : impl_(std::make_unique<Impl>()) {
   impl_->options = std::move(options);
   impl_->run_dir = impl_->options.out_dir;
@@ -576,3 +297,4 @@ std::int64_t Trainer::run() {
 }
 
 }  // namespace unmask
+

@@ -1,0 +1,161 @@
+// Checkpoints of a training run: what they hold, the config check before a
+// resume, and every rank's random state (see train/checkpoint.h for the
+// directory layout and atomic publication).
+#include <torch/torch.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <thread>
+
+#include "trainer_impl.h"
+#include "unmask/model/weights.h"
+#include "unmask/train/checkpoint.h"
+#include "unmask/util/error.h"
+#include "unmask/util/fs.h"
+#include "unmask/util/log.h"
+#include "unmask/util/safetensors.h"
+
+namespace unmask {
+namespace {
+
+// Flattens a config tree to "a.b" → value for comparisons.
+void flatten(const Json& j, const std::string& prefix, std::map<std::string, Json>& out) {
+  if (j.is_object()) {
+    for (const auto& [k, v] : j.items()) flatten(v, prefix.empty() ? k : prefix + "." + k, out);
+  } else {
+    out[prefix] = j;
+  }
+}
+
+bool breaks_model(const std::string& key) {
+  return key.rfind("model.", 0) == 0 || key == "diffusion.objective" || key == "diffusion.schedule" ||
+         key == "diffusion.T" || key == "data.mode" || key == "data.length";
+}
+
+}  // namespace
+
+void Trainer::Impl::check_compatible(const fs::path& ckpt) const {
+  std::map<std::string, Json> before, now;
+  flatten(Json::parse(read_file(ckpt / "config.json")), "", before);
+  flatten(options.resolved, "", now);
+  std::vector<std::string> breaking, harmless;
+  for (const auto& [key, value] : now) {
+    const auto it = before.find(key);
+    if (it != before.end() && it->second == value) continue;
+    const std::string change = key + ": " + (it == before.end() ? "(unset)" : it->second.dump()) + " -> " + value.dump();
+    (breaks_model(key) ? breaking : harmless).push_back(change);
+  }
+  if (!breaking.empty()) {
+    std::string list;
+    for (const auto& b : breaking) list += (list.empty() ? "" : "; ") + b;
+    throw Error("cannot resume from " + ckpt.string() + ": the config changes the model or its data (" + list +
+                "); start a new run with another --out");
+  }
+  for (const auto& h : harmless) log::info("config changed since the checkpoint: " + h);
+  const auto trainer = nlohmann::json::parse(read_file(ckpt / "trainer.json"));
+  if (trainer.at("fingerprint").get<std::string>() != tokenizer->fingerprint())
+    throw Error("cannot resume from " + ckpt.string() + ": it was trained with tokenizer " +
+                trainer.at("fingerprint").get<std::string>().substr(0, 12) + " but data.path uses " +
+                tokenizer->fingerprint().substr(0, 12));
+}
+
+void Trainer::Impl::load_checkpoint(const fs::path& ckpt) {
+  check_compatible(ckpt);
+  load_named_tensors(*model, load_safetensors(ckpt / "model.safetensors").tensors, (ckpt / "model.safetensors").string());
+  if (ema) {
+    if (!fs::exists(ckpt / "ema.safetensors")) throw Error(ckpt.string() + " has no EMA weights but train.ema > 0");
+    ema->load_state(load_safetensors(ckpt / "ema.safetensors").tensors);
+  }
+  try {
+    torch::load(*optimizer, (ckpt / "optimizer.pt").string());
+  } catch (const c10::Error& e) {
+    throw Error("cannot read the optimizer state in " + ckpt.string() + " (corrupt or from another model)");
+  }
+  const auto trainer = nlohmann::json::parse(read_file(ckpt / "trainer.json"));
+  const auto rng = load_safetensors(ckpt / "rng.safetensors").tensors;
+  restore_random_states({rng.begin(), rng.end()}, trainer.value("world_size", std::int64_t{1}));
+  step = trainer.at("step").get<std::int64_t>();
+  nonfinite_in_a_row = trainer.value("nonfinite_in_a_row", 0);
+  elapsed_before = trainer.value("elapsed", 0.0);
+  loader->restore(trainer.at("loader"));
+  log::info("resumed from " + ckpt.string() + " at step " + std::to_string(step));
+}
+
+namespace {
+void set_generator_state(at::Generator g, const at::Tensor& state) {  // a handle: shares the generator
+  std::lock_guard<std::mutex> lock(g.mutex());
+  g.set_state(state);
+}
+std::string rank_key(const char* what, std::int64_t rank) {
+  return rank == 0 && std::string(what) == "cpu" ? "cpu" : std::string(what) + ".rank" + std::to_string(rank);
+}
+}  // namespace
+
+// Every rank's generators (a collective): the corruption stream is the same
+// on every rank; the default CPU and CUDA generators (dropout) are per rank.
+std::vector<std::pair<std::string, at::Tensor>> Trainer::Impl::random_states() {
+  std::vector<std::pair<std::string, at::Tensor>> rng = {{"corruption", generator.get_state()}};
+  const auto cpu = dp->gather(at::detail::getDefaultCPUGenerator().get_state());
+  for (std::size_t r = 0; r < cpu.size(); ++r) rng.emplace_back(rank_key("cpu", static_cast<std::int64_t>(r)), cpu[r]);
+  if (device.is_cuda()) {
+    const auto cuda = dp->gather(at::globalContext().defaultGenerator(device).get_state());
+    for (std::size_t r = 0; r < cuda.size(); ++r)
+      rng.emplace_back(rank_key("cuda", static_cast<std::int64_t>(r)), cuda[r]);
+  }
+  return rng;
+}
+
+// The data order and the corruption do not depend on the world size; the
+// per-rank dropout streams do, so another world size resumes exactly only
+// without dropout.
+void Trainer::Impl::restore_random_states(const std::map<std::string, at::Tensor>& rng, std::int64_t saved_world) {
+  if (saved_world != dp->world_size() && config().model.dropout > 0)
+    throw Error("cannot resume with " + std::to_string(dp->world_size()) + " process(es): the checkpoint was written by " +
+                std::to_string(saved_world) + " and model.dropout > 0 draws per-rank dropout streams; resume with " +
+                std::to_string(saved_world) + " process(es) (with model.dropout=0 any world size resumes exactly)");
+  set_generator_state(generator, rng.at("corruption"));
+  const auto cpu = rng.find(rank_key("cpu", dp->rank()));
+  if (cpu != rng.end()) set_generator_state(at::detail::getDefaultCPUGenerator(), cpu->second);
+  const auto cuda = rng.find(rank_key("cuda", dp->rank()));
+  if (device.is_cuda() && cuda != rng.end()) set_generator_state(at::globalContext().defaultGenerator(device), cuda->second);
+}
+
+void Trainer::Impl::save_checkpoint(double elapsed) {
+  dp->check_parameters_agree(*model, step);
+  const auto rng = random_states();
+  if (!dp->is_main()) return;  // rank 0 alone writes
+  if (dp->active())
+    log::info("step " + std::to_string(step) + ": parameters bit-identical on all " + std::to_string(dp->world_size()) +
+              " ranks; checkpointing");
+  CheckpointWriter w(run_dir, step);
+  std::vector<std::pair<std::string, at::Tensor>> tensors;
+  for (const auto& p : model->named_parameters()) tensors.emplace_back(p.key(), p.value());
+  for (const auto& b : model->named_buffers()) tensors.emplace_back(b.key(), b.value());
+  save_safetensors(w.file("model.safetensors"), tensors, {{"format", "unmask-model"}});
+  if (ema) save_safetensors(w.file("ema.safetensors"), ema->state());
+  torch::save(*optimizer, w.file("optimizer.pt").string());
+  save_safetensors(w.file("rng.safetensors"), rng);
+  if (!token_counts.empty())
+    save_safetensors(w.file("token_counts.safetensors"), {{"counts", torch::tensor(token_counts, torch::kLong)}});
+  write_file_atomic(w.file("config.json"), options.resolved.dump(2) + "\n");
+  fs::create_directory(w.file("tokenizer"));
+  for (const char* name : {kTokenizerMeta, kTokenizerModel}) fs::copy_file(tokenizer->dir() / name, w.file("tokenizer") / name);
+  const nlohmann::ordered_json trainer = {
+      {"step", step},
+      {"loader", loader->state()},
+      {"nonfinite_in_a_row", nonfinite_in_a_row},
+      {"fingerprint", tokenizer->fingerprint()},
+      {"vocab_size", tokenizer->vocab_size()},
+      {"objective", objective->name()},
+      {"ema", ema != nullptr},
+      {"elapsed", elapsed},
+      {"world_size", dp->world_size()},
+  };
+  // Test hook: widen the window in which a checkpoint is half written.
+  if (const char* pause = std::getenv("UNMASK_TEST_CHECKPOINT_PAUSE_MS"))
+    std::this_thread::sleep_for(std::chrono::milliseconds(std::atoll(pause)));
+  write_file_atomic(w.file("trainer.json"), trainer.dump(2) + "\n");
+  w.commit(config().checkpoint);
+}
+
+}  // namespace unmask

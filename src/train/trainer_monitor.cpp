@@ -1,0 +1,105 @@
+// Monitoring a training run: validation on fixed batches (summed over
+// ranks), sample printouts, and metrics.jsonl (rank 0 writes).
+#include <torch/torch.h>
+
+#include <sstream>
+
+#include "trainer_impl.h"
+#include "unmask/sampling/sampler.h"
+#include "unmask/util/autocast.h"
+#include "unmask/util/fs.h"
+#include "unmask/util/log.h"
+
+namespace unmask {
+
+// Mean NELBO per token (or loss, for objectives that are no bound) over the
+// first train.val_batches batches of the val split, with EMA weights and a
+// fixed corruption seed so that values are comparable across steps.
+double Trainer::Impl::validate() {
+  const RunConfig& c = config();
+  LoaderOptions lo;
+  lo.mode = parse_row_mode(c.data.mode);
+  lo.length = c.data.length;
+  lo.batch_size = std::max<std::int64_t>(1, c.train.batch_size / c.train.grad_accum);
+  lo.shuffle = false;
+  DataLoader val(val_split, lo);
+  auto gen = at::detail::createCPUGenerator(static_cast<std::uint64_t>(c.seed) + 12345);
+  if (ema) ema->swap_in(*model);
+  model->eval();
+  double sum = 0, count = 0;
+  {
+    torch::NoGradGuard guard;
+    for (std::int64_t i = 0; i < c.train.val_batches; ++i) {
+      // The whole batch is corrupted on every rank; each evaluates its rows.
+      const Batch global = to_device(val.next(), device);
+      const Batch b = dp->shard(global);
+      const Noised n = dp->shard(objective->corrupt(global, gen));
+      at::Tensor logits;
+      {
+        AutocastGuard autocast(device.type(), bf16);
+        logits = model->forward(n.x_t, n.cond, attention_mask(b));
+      }
+      const LossOutput out = objective->loss(logits.to(torch::kFloat32), b, n);
+      if (objective->is_bound()) {
+        sum += out.nelbo_sum.item<double>();
+        count += out.tokens.item<double>();
+      } else {
+        sum += out.loss_sum.item<double>();
+        count += out.denominator.item<double>();
+      }
+    }
+  }
+  model->train();
+  if (ema) ema->swap_out(*model);
+  const auto total = dp->sum({sum, count});
+  return total[0] / std::max(1.0, total[1]);
+}
+
+// A few samples with the EMA weights, logged and appended to samples.jsonl.
+// Own random streams and eval mode: the training RNG is untouched.
+void Trainer::Impl::print_samples() {
+  const RunConfig& c = config();
+  SampleRequest r;
+  r.num = std::min<std::int64_t>(c.sample.num, 4);
+  r.length = std::min(c.sample.length, c.data.length);
+  r.steps = std::min(c.sample.steps, r.length);  // more steps than tokens adds nothing to a preview
+  r.picker.temperature = c.sample.temperature;
+  r.picker.top_k = c.sample.top_k;
+  r.picker.top_p = c.sample.top_p;
+  r.seed = static_cast<std::uint64_t>(c.seed) + static_cast<std::uint64_t>(step);
+  if (ema) ema->swap_in(*model);
+  model->eval();
+  const SampleResult out = run_sampler(*model, *objective, tokenizer->special(), r);
+  model->train();
+  if (ema) ema->swap_out(*model);
+  std::ofstream file(run_dir / "samples.jsonl", std::ios::app);
+  for (std::int64_t i = 0; i < r.num; ++i) {
+    const std::string text = decode_sample(*tokenizer, out.ids[i], c.data.mode == "pad");
+    log::info("step " + std::to_string(step) + " sample " + std::to_string(i) + ": " + text);
+    file << Json({{"step", step}, {"index", i}, {"text", text}, {"nfe", out.network_calls}}).dump() << "\n";
+  }
+}
+
+void Trainer::Impl::write_metrics(const Json& line) {
+  if (!dp->is_main()) return;
+  metrics << line.dump() << "\n";
+  metrics.flush();
+}
+
+// After a resume, drop what the interrupted run logged past its checkpoint.
+void Trainer::Impl::truncate_metrics(std::int64_t keep_through) {
+  const fs::path path = run_dir / "metrics.jsonl";
+  if (!fs::exists(path)) return;
+  std::istringstream in(read_file(path));
+  std::string kept;
+  for (std::string line; std::getline(in, line);) {
+    if (line.empty()) continue;
+    try {
+      if (Json::parse(line).value("step", std::int64_t{0}) <= keep_through) kept += line + "\n";
+    } catch (const std::exception&) {  // a line cut by a kill
+    }
+  }
+  write_file_atomic(path, kept);
+}
+
+}  // namespace unmask

@@ -99,6 +99,8 @@ void DataParallel::barrier() {
   if (active()) group_->barrier();
 }
 
+std::uint64_t DataParallel::collectives() const { return active() ? group_->collectives() : 0; }
+
 void DataParallel::guarded(const std::string& operation, const std::function<void()>& what) {
   if (active()) group_->guarded(operation, what);
   else what();

@@ -95,8 +95,11 @@ DistGroup::DistGroup(const LaunchInfo& launch, const DistConfig& config, const a
       group_->setDefaultBackend(c10d::ProcessGroup::BackendType::GLOO);
     }
   });
+  guarded("numbering collectives", [&] { group_->setSequenceNumberForGroup(); });
   barrier();  // every rank has joined
 }
+
+std::uint64_t DistGroup::collectives() const { return group_->getSequenceNumberForGroup(); }
 
 DistGroup::~DistGroup() = default;
 

@@ -60,6 +60,7 @@ class DataParallel {
   // Every rank's `tensor`, by rank, on the CPU (one element for one process).
   std::vector<at::Tensor> gather(const at::Tensor& tensor);
   void barrier();
+  std::uint64_t collectives() const;  // issued so far by this rank (0 for one process)
   // Runs `what`, turning a collective's failure into one Error line.
   void guarded(const std::string& operation, const std::function<void()>& what);
 

@@ -42,6 +42,8 @@ class DistGroup {
   // Every rank's copy of `tensor` (same shape and dtype on every rank), by rank.
   std::vector<at::Tensor> all_gather(const at::Tensor& tensor);
   void barrier();
+  // Collectives this rank has issued so far (c10d's sequence number).
+  std::uint64_t collectives() const;
 
   // Runs `what` and turns a c10d failure into an Error that names the rank
   // and the operation.

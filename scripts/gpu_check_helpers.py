@@ -1,0 +1,143 @@
+#!/usr/bin/env python3
+"""Small readers for scripts/gpu_check.sh: metrics.jsonl, sample JSONL and
+JSON outputs of unmask, and a .deb unpacker for machines without dpkg.
+Each subcommand prints one line; checks exit 1 when they fail.
+
+    gpu_check_helpers.py loss-falls METRICS            # median train loss falls by >= 10 %
+    gpu_check_helpers.py resume-diff STRAIGHT RESUMED RESUME_STEP [STRAIGHT2]
+    gpu_check_helpers.py same-ids A.jsonl B.jsonl
+    gpu_check_helpers.py tokens-per-s METRICS          # mean over the logged intervals but the first
+    gpu_check_helpers.py seconds-per-sample F.jsonl
+    gpu_check_helpers.py field FILE KEY [KEY...]       # values of keys of a JSON object (or the last JSON line)
+    gpu_check_helpers.py unpack-deb DEB DIR            # what `dpkg-deb -x DEB DIR` does
+"""
+import io
+import json
+import math
+import os
+import sys
+import tarfile
+
+
+def train_losses(path):
+    rows = [json.loads(line) for line in open(path) if line.strip()]
+    return {r["step"]: r["loss"] for r in rows if r.get("split") == "train"}
+
+
+def median(values):
+    v = sorted(values)
+    return (v[(len(v) - 1) // 2] + v[len(v) // 2]) / 2
+
+
+def loss_falls(path):
+    """The median of the last fifth of the logged losses is at least 10 % below
+    the first fifth's (medians: MDLM's 1/t weight makes single steps spiky)."""
+    losses = [v for _, v in sorted(train_losses(path).items())]
+    if len(losses) < 10:
+        print(f"only {len(losses)} logged train losses")
+        return 1
+    k = len(losses) // 5
+    first, last = median(losses[:k]), median(losses[-k:])
+    ok = all(math.isfinite(v) for v in losses) and last <= 0.9 * first
+    print(f"median loss of the first {k} logs {first:.4f} -> last {k} {last:.4f} ({100 * (1 - last / first):.1f} % lower)")
+    return 0 if ok else 1
+
+
+def max_diff(a, b):
+    return max(abs(a[s] - b[s]) for s in a)
+
+
+def resume_diff(straight, resumed, resume_step, straight2=None):
+    """Exact equality, or with a second straight run (CUDA), within
+    max(1e-5, 4 × the largest difference between the two straight runs)."""
+    a, b = train_losses(straight), train_losses(resumed)
+    if sorted(a) != sorted(b) or not a:
+        print(f"logged steps differ: straight {len(a)} steps, resumed {len(b)} steps")
+        return 1
+    diffs = {s: abs(a[s] - b[s]) for s in a}
+    worst, step = max(diffs.values()), int(resume_step)
+    tol, noise = 0.0, ""
+    if straight2:
+        c = train_losses(straight2)
+        floor = max_diff(a, c) if sorted(c) == sorted(a) else float("inf")
+        tol = max(1e-5, 4 * floor)
+        noise = f"; two straight runs differ by up to {floor:.3g}"
+    equal = sum(1 for d in diffs.values() if d == 0)
+    print(f"{len(diffs)} steps, {equal} bitwise equal; max |dloss| {worst:.3g} (first resumed step "
+          f"{diffs.get(step + 1, float('nan')):.3g}); tolerance {tol:.3g}{noise}")
+    return 0 if worst <= tol else 1
+
+
+def sample_ids(path):
+    return [json.loads(line)["ids"] for line in open(path) if line.strip()]
+
+
+def same_ids(a, b):
+    x, y = sample_ids(a), sample_ids(b)
+    same = sum(1 for i, j in zip(x, y) if i == j)
+    print(f"{same} of {len(x)} samples identical ({sum(len(i) for i in x)} tokens)")
+    return 0 if x and len(x) == len(y) and same == len(x) else 1
+
+
+def tokens_per_s(path):
+    rows = [json.loads(line) for line in open(path) if line.strip()]
+    rates = [r["tokens_per_s"] for r in rows if r.get("split") == "train"][1:]  # the first interval warms up
+    if not rates:
+        print("nan")
+        return 1
+    print(f"{sum(rates) / len(rates):.1f}")
+    return 0
+
+
+def seconds_per_sample(path):
+    rows = [json.loads(line) for line in open(path) if line.strip()]
+    print(f"{rows[0]['seconds'] / len(rows):.5f} {rows[0]['nfe']} {len(rows)}")
+    return 0
+
+
+def field(path, *keys):
+    """Values of dotted keys (a.b) of a JSON file, or of its last JSON line."""
+    text = open(path).read().strip()
+    try:
+        obj = json.loads(text)
+    except json.JSONDecodeError:
+        obj = json.loads([line for line in text.splitlines() if line.startswith("{")][-1])
+
+    def get(key):
+        value = obj
+        for part in key.split("."):
+            value = value.get(part) if isinstance(value, dict) else None
+        return json.dumps(value) if isinstance(value, (dict, list)) else str(value)
+    print(" ".join(get(k) for k in keys))
+    return 0
+
+
+def unpack_deb(deb, dest):
+    """A .deb is an ar archive holding data.tar.{xz,gz,zst}; extract that tar."""
+    with open(deb, "rb") as f:
+        if f.read(8) != b"!<arch>\n":
+            raise SystemExit(f"{deb}: not a .deb (ar) file")
+        while True:
+            header = f.read(60)
+            if len(header) < 60:
+                raise SystemExit(f"{deb}: no data.tar member")
+            name, size = header[:16].decode().strip().rstrip("/"), int(header[48:58])
+            if name.startswith("data.tar"):
+                if name.endswith(".zst"):
+                    raise SystemExit(f"{deb}: zstd-compressed data; install dpkg-deb or zstd")
+                with tarfile.open(fileobj=io.BytesIO(f.read(size))) as tar:
+                    os.makedirs(dest, exist_ok=True)
+                    safe = {"filter": "tar"} if hasattr(tarfile, "tar_filter") else {}
+                    tar.extractall(dest, **safe)
+                return 0
+            f.seek(size + (size & 1), 1)
+
+
+COMMANDS = {"loss-falls": loss_falls, "resume-diff": resume_diff, "same-ids": same_ids,
+            "tokens-per-s": tokens_per_s, "seconds-per-sample": seconds_per_sample, "field": field,
+            "unpack-deb": unpack_deb}
+
+if __name__ == "__main__":
+    if len(sys.argv) < 2 or sys.argv[1] not in COMMANDS:
+        raise SystemExit(__doc__)
+    sys.exit(COMMANDS[sys.argv[1]](*sys.argv[2:]))

@@ -193,6 +193,31 @@ step_resume() {
   fi
 }
 
+# Two ranks started by torchrun against one process, same global batch. On a
+# one-GPU machine both ranks share the GPU over Gloo (NCCL refuses two ranks
+# on one GPU); NCCL itself needs a machine with two GPUs.
+step_data_parallel() {
+  # fp32 (TF32 matmuls on CUDA): another per-rank batch shape may pick other
+  # kernels, so CUDA gets a looser tolerance than the CPU's summation order.
+  local common=("${TINY[@]}" model.dropout=0 train.precision=fp32 train.log_every=1 train.max_steps="$RESUME_STEPS"
+                train.checkpoint_every="$RESUME_STEPS" dist.backend=gloo dist.timeout_s=120)
+  local tol=1e-4
+  [[ "$DEV" == cuda ]] && tol=1e-2
+  train "$WORK/dp1" "${common[@]}"
+  local sets=() kv port verdict
+  for kv in "${common[@]}"; do sets+=(--set "$kv"); done
+  port=$("$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+  GLOO_SOCKET_IFNAME=lo with_libs timeout "$LIMIT" "$PY" -m torch.distributed.run --nnodes=1 --nproc-per-node=2 \
+    --master-addr=127.0.0.1 --master-port="$port" --no-python \
+    "$UNMASK" train --config "$WORK/base.json" --out "$WORK/dp2" "${sets[@]}"
+  local name="data parallel: 2 ranks (torchrun, gloo, $DEV) follow 1 process"
+  if verdict=$("${HELP[@]}" losses-close "$WORK/dp1/metrics.jsonl" "$WORK/dp2/metrics.jsonl" "$tol"); then
+    record "$name" PASS "$verdict"
+  else
+    record "$name" FAIL "$verdict"
+  fi
+}
+
 sample() {  # OUT.jsonl [args]...
   local out="$1"; shift
   um sample --checkpoint "$WORK/tiny" --num 4 --length 64 --steps 32 --seed 3 --device "$DEV" --out "$out" "$@"
@@ -255,6 +280,7 @@ elif ((!BUILD_ONLY)); then
   step "data" step_data
   step "train" step_train
   step "resume" step_resume
+  step "data parallel" step_data_parallel
   step "sample" step_sample
   step "eval ppl" step_eval
   step "matmul peak" step_peak

@@ -5,6 +5,7 @@ Each subcommand prints one line; checks exit 1 when they fail.
 
     gpu_check_helpers.py loss-falls METRICS            # median train loss falls by >= 10 %
     gpu_check_helpers.py resume-diff STRAIGHT RESUMED RESUME_STEP [STRAIGHT2]
+    gpu_check_helpers.py losses-close A B REL          # same logged steps, losses within REL (relative)
     gpu_check_helpers.py same-ids A.jsonl B.jsonl
     gpu_check_helpers.py tokens-per-s METRICS          # mean over the logged intervals but the first
     gpu_check_helpers.py seconds-per-sample F.jsonl
@@ -112,6 +113,18 @@ def field(path, *keys):
     return 0
 
 
+def losses_close(a_path, b_path, rel):
+    """Data parallel against one process: the same steps, losses within a
+    relative tolerance (float summation order differs)."""
+    a, b = train_losses(a_path), train_losses(b_path)
+    if sorted(a) != sorted(b) or not a:
+        print(f"logged steps differ: {len(a)} against {len(b)}")
+        return 1
+    worst = max(abs(a[s] - b[s]) / max(abs(a[s]), 1e-12) for s in a)
+    print(f"{len(a)} steps; max relative |dloss| {worst:.3g} (tolerance {float(rel):.3g})")
+    return 0 if worst <= float(rel) else 1
+
+
 def unpack_deb(deb, dest):
     """A .deb is an ar archive holding data.tar.{xz,gz,zst}; extract that tar."""
     with open(deb, "rb") as f:
@@ -133,7 +146,7 @@ def unpack_deb(deb, dest):
             f.seek(size + (size & 1), 1)
 
 
-COMMANDS = {"loss-falls": loss_falls, "resume-diff": resume_diff, "same-ids": same_ids,
+COMMANDS = {"loss-falls": loss_falls, "resume-diff": resume_diff, "losses-close": losses_close, "same-ids": same_ids,
             "tokens-per-s": tokens_per_s, "seconds-per-sample": seconds_per_sample, "field": field,
             "unpack-deb": unpack_deb}
 

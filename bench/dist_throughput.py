@@ -13,6 +13,7 @@ it). Prints Markdown tables.
 import argparse
 import json
 import os
+import shutil
 import socket
 import statistics
 import subprocess
@@ -49,6 +50,7 @@ def train(unmask, torchrun, data, work, name, procs, threads, args):
     with open(path, "w") as f:
         json.dump(cfg, f)
     out = os.path.join(work, name)
+    shutil.rmtree(out, ignore_errors=True)  # a fresh run each time
     cmd = [unmask, "--log-level", "warn", "train", "--config", path, "--out", out]
     env = dict(os.environ, OMP_NUM_THREADS=str(threads), GLOO_SOCKET_IFNAME="lo")
     if procs > 1:

@@ -1,6 +1,9 @@
 // Autoregressive baseline on the same transformer: causal attention and
 // next-token cross-entropy on every real target position (MDLM's AR setting:
-// inputs x[:, :-1], targets x[:, 1:]). Its NLL is exact, not a bound.
+// inputs x[:, :-1], targets x[:, 1:]). [MASK] never occurs in the data, so
+// its logit is set to −∞ before the softmax, as MDLM's AR backbone does
+// (models/autoregressive.py: output[:, :, mask_index] = −1e6, then
+// log_softmax). Its NLL is exact, not a bound.
 #include <torch/torch.h>
 
 #include "objectives.h"
@@ -11,6 +14,7 @@ namespace {
 
 class Autoregressive : public Objective {
  public:
+  explicit Autoregressive(const ObjectiveContext& c) : mask_(c.special.mask) {}
   std::string name() const override { return "ar"; }
   bool causal() const override { return true; }
 
@@ -22,17 +26,20 @@ class Autoregressive : public Objective {
 
   LossOutput loss(const at::Tensor& logits, const Batch& batch, const Noised&) const override {
     const auto L = batch.tokens.size(1);
-    const at::Tensor lp = torch::log_softmax(logits.narrow(1, 0, L - 1).to(torch::kFloat32), -1);  // (B, L−1, V)
+    const at::Tensor lp = log_probs_without_mask(logits.narrow(1, 0, L - 1), mask_);  // (B, L−1, V)
     const at::Tensor nll = token_nll(lp, batch.tokens.narrow(1, 1, L - 1));                          // (B, L−1)
     const at::Tensor real = batch.pad_mask.narrow(1, 1, L - 1);
     const at::Tensor total = (real.to(torch::kFloat32) * nll).sum();
     const at::Tensor tokens = real.sum();
     return {total / tokens.clamp_min(1), total, tokens, total.detach(), tokens};
   }
+
+ private:
+  std::int64_t mask_;
 };
 
 }  // namespace
 
-std::unique_ptr<Objective> make_ar(const ObjectiveContext&) { return std::make_unique<Autoregressive>(); }
+std::unique_ptr<Objective> make_ar(const ObjectiveContext& context) { return std::make_unique<Autoregressive>(context); }
 
 }  // namespace unmask

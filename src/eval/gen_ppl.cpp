@@ -4,6 +4,8 @@
 // −log p(x_i | x_<i within the chunk).
 #include "unmask/eval/gen_ppl.h"
 
+#include "unmask/diffusion/masking.h"
+
 #include <torch/torch.h>
 
 #include <cmath>
@@ -59,7 +61,8 @@ GenPplResult score_samples(CheckpointModel& scorer, const std::vector<std::vecto
       const AutocastGuard autocast(scorer.device.type(), bf16);
       logits = scorer.model->forward(x.to(scorer.device), at::Tensor(), real.to(scorer.device));  // (B, W, V)
     }
-    const at::Tensor lp = logits.to(torch::kFloat32).log_softmax(-1).narrow(1, 0, width - 1).cpu();  // (B, W−1, V)
+    // [MASK] excluded from the softmax, as in training (diffusion/ar.cpp).
+    const at::Tensor lp = log_probs_without_mask(logits.narrow(1, 0, width - 1), special.mask).cpu();  // (B, W−1, V)
     const at::Tensor token_nll =                                                                      // (B, W−1)
         -lp.gather(-1, x.narrow(1, 1, width - 1).unsqueeze(-1)).squeeze(-1).to(torch::kFloat64);
     const at::Tensor scored = real.narrow(1, 1, width - 1);

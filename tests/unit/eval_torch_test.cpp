@@ -33,11 +33,13 @@ CheckpointModel tiny_ar() {
   return m;
 }
 
-// −log p(ids[i] | ids[<i]) summed over i ≥ 1, one unbatched forward.
+// −log p(ids[i] | ids[<i]) summed over i ≥ 1, one unbatched forward, with
+// [MASK] out of the softmax (MDLM's AR backbone sets its logit to −1e6).
 double direct_nll(CheckpointModel& m, const std::vector<std::int64_t>& ids, std::int64_t* count) {
   torch::NoGradGuard no_grad;
   const at::Tensor x = torch::tensor(ids, torch::kLong).unsqueeze(0);
-  const at::Tensor logits = m.model->forward(x, at::Tensor(), at::Tensor())[0];  // (L, V)
+  at::Tensor logits = m.model->forward(x, at::Tensor(), at::Tensor())[0].clone();  // (L, V)
+  logits.select(1, m.tokenizer->special().mask).fill_(-1e6);
   *count = static_cast<std::int64_t>(ids.size()) - 1;
   return torch::nn::functional::cross_entropy(logits.narrow(0, 0, *count), x[0].narrow(0, 1, *count),
                                               torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum))

@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Compares two outputs: safetensors files tensor by tensor (same names,
-shapes and dtypes; values within --atol), JSON files value by value (numbers
+shapes and dtypes; values within --atol times max(1, the tensor's largest
+magnitude)), JSON files value by value (numbers
 within --atol, everything else equal), other files byte for byte; two
 directories file by file (the same file names). Reads safetensors directly
 with numpy, so it needs no safetensors package. Exit 0 when they agree.
@@ -41,15 +42,22 @@ def compare_safetensors(a_path, b_path, atol):
     a, b = load(a_path), load(b_path)
     if sorted(a) != sorted(b):
         return f"different tensor names: {sorted(set(a) ^ set(b))}"
-    worst, where = 0.0, ""
+    worst, where, bad = 0.0, "", None
     for name in sorted(a):
         if a[name].shape != b[name].shape or a[name].dtype != b[name].dtype:
             return f"{name}: {a[name].dtype}{a[name].shape} vs {b[name].dtype}{b[name].shape}"
-        diff = float(np.max(np.abs(a[name].astype(np.float64) - b[name].astype(np.float64)))) if a[name].size else 0.0
+        if not a[name].size:
+            continue
+        x, y = a[name].astype(np.float64), b[name].astype(np.float64)
+        diff = float(np.max(np.abs(x - y)))
+        # Scale-aware: atol times the tensor's largest magnitude, at least 1.
+        allowed = atol * max(1.0, float(np.max(np.abs(y))))
         if diff > worst:
             worst, where = diff, name
+        if diff > allowed and bad is None:
+            bad = f"max |a - b| = {diff:.3g} in {name} exceeds {allowed:.3g} (atol {atol:g} x max(1, max |b|))"
     print(f"{a_path}: {len(a)} tensors, max |a - b| = {worst:.3g}" + (f" ({where})" if where else ""))
-    return None if worst <= atol else f"max |a - b| = {worst:.3g} in {where} exceeds {atol:g}"
+    return bad
 
 
 def compare_json(a, b, atol, where="$"):

@@ -80,6 +80,8 @@ void validate_run_config(const RunConfig& c) {
           fmt::format("train.batch_size ({}) must be a positive multiple of train.grad_accum ({})", t.batch_size,
                       t.grad_accum));
   require(t.max_steps >= 1, "train.max_steps must be at least 1");
+  require(!c.data.pad_loss || c.data.mode == "pad",
+          "data.pad_loss=true applies to data.mode=pad (wrap rows have no padding)");
   require(c.dist.port >= 1 && c.dist.port <= 65535, fmt::format("dist.port must be a TCP port (1-65535), got {}", c.dist.port));
   require(c.dist.timeout_s >= 1, fmt::format("dist.timeout_s must be at least 1, got {}", c.dist.timeout_s));
   require(c.dist.bucket_mb > 0, fmt::format("dist.bucket_mb must be positive, got {}", c.dist.bucket_mb));

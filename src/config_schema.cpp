@@ -43,6 +43,9 @@ template <class V> void visit(V& v, DataConfig& c) {
   v.field("mode", c.mode, "pad: one example per row; wrap: documents packed into rows", {"pad", "wrap"});
   v.field("length", c.length, "tokens per row including BOS/EOS");
   v.field("shuffle", c.shuffle, "shuffle rows each epoch (seeded)");
+  v.field("pad_loss", c.pad_loss,
+          "pad rows: the [PAD] positions after EOS are masked, predicted and attended like tokens, so samples "
+          "learn to end (LLaDA); off = MDLM and DiffusionBERT, which never train on padding");
 }
 
 template <class V> void visit(V& v, OptimConfig& c) {

@@ -44,6 +44,7 @@ struct DataConfig {
   std::string mode = "pad";           // pad | wrap
   std::int64_t length = 128;          // tokens per row, BOS/EOS included
   bool shuffle = true;
+  bool pad_loss = false;              // pad rows: train on the [PAD] positions after EOS (LLaDA)
 };
 
 struct OptimConfig {

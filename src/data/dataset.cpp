@@ -131,8 +131,8 @@ void ShardedSplit::copy_stream(std::uint64_t begin, std::uint64_t n, std::int64_
   }
 }
 
-RowSource::RowSource(const ShardedSplit& split, RowMode mode, std::int64_t length)
-    : split_(split), mode_(mode), length_(length) {
+RowSource::RowSource(const ShardedSplit& split, RowMode mode, std::int64_t length, bool pad_loss)
+    : split_(split), mode_(mode), length_(length), pad_loss_(pad_loss) {
   if (length < 3) throw Error(fmt::format("data.length must be at least 3 (BOS, a token, EOS), got {}", length));
   if (mode == RowMode::Pad) {
     num_rows_ = split.num_docs();
@@ -158,7 +158,7 @@ void RowSource::row(std::uint64_t index, std::int64_t* tokens, bool* mask) const
   const auto real = static_cast<std::int64_t>(n + 2);
   for (std::int64_t i = 0; i < length_; ++i) {
     if (i >= real) tokens[i] = sp.pad;
-    mask[i] = i < real;
+    mask[i] = pad_loss_ || i < real;
   }
 }
 

@@ -10,7 +10,7 @@
 namespace unmask {
 
 DataLoader::DataLoader(std::shared_ptr<const ShardedSplit> split, LoaderOptions options)
-    : split_(std::move(split)), options_(options), rows_(*split_, options.mode, options.length),
+    : split_(std::move(split)), options_(options), rows_(*split_, options.mode, options.length, options.pad_loss),
       sampler_(rows_.num_rows(), options.seed, options.shuffle, options.rank, options.world_size) {
   if (options.batch_size < 1) throw Error("batch size must be at least 1, got " + std::to_string(options.batch_size));
 }

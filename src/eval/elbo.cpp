@@ -43,7 +43,7 @@ ElboResult evaluate_elbo(CheckpointModel& m, const std::filesystem::path& data, 
   if (o.draws < 1) throw Error("--draws must be at least 1");
   if (o.stride < 1) throw Error("--stride must be at least 1");
   const ShardedSplit split(data, o.split, m.tokenizer->fingerprint());
-  const RowSource rows(split, parse_row_mode(c.data.mode), c.data.length);
+  const RowSource rows(split, parse_row_mode(c.data.mode), c.data.length, c.data.pad_loss);
   const std::int64_t n_rows = o.max_rows > 0 ? std::min<std::int64_t>(o.max_rows, static_cast<std::int64_t>(rows.num_rows()))
                                              : static_cast<std::int64_t>(rows.num_rows());
   if (n_rows == 0)

@@ -139,7 +139,14 @@ void run_sampling(const SampleCliRequest& q) {
       std::cout << text << "\n";
       continue;
     }
-    const std::vector<std::int64_t> ids(row.data_ptr<std::int64_t>(), row.data_ptr<std::int64_t>() + row.numel());
+    // Pad-mode samples end at their first EOS (inclusive), in text and ids.
+    const std::int64_t* begin = row.data_ptr<std::int64_t>();
+    const std::int64_t* end = begin + row.numel();
+    if (cut) {
+      const std::int64_t* eos = std::find(begin + std::min<std::int64_t>(1, row.numel()), end, tokenizer->special().eos);
+      if (eos != end) end = eos + 1;
+    }
+    const std::vector<std::int64_t> ids(begin, end);
     nlohmann::json line = {{"text", text}, {"ids", ids}, {"seed", result.seeds[static_cast<std::size_t>(i)]},
                            {"sampler", r.sampler}, {"steps", r.steps}, {"nfe", result.network_calls}, {"nfe_saved", result.calls_saved},
                            {"seconds", seconds}, {"tokenizer", tokenizer->fingerprint()}};

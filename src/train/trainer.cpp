@@ -128,6 +128,7 @@ void Trainer::Impl::setup() {
   LoaderOptions lo;
   lo.mode = parse_row_mode(c.data.mode);
   lo.length = c.data.length;
+  lo.pad_loss = c.data.pad_loss;
   lo.batch_size = c.train.batch_size;
   lo.seed = static_cast<std::uint64_t>(c.seed);
   lo.shuffle = c.data.shuffle;

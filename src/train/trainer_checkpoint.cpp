@@ -29,7 +29,8 @@ void flatten(const Json& j, const std::string& prefix, std::map<std::string, Jso
 
 bool breaks_model(const std::string& key) {
   return key.rfind("model.", 0) == 0 || key == "diffusion.objective" || key == "diffusion.schedule" ||
-         key == "diffusion.T" || key == "data.mode" || key == "data.length";
+         key == "diffusion.T" || key == "data.mode" || key == "data.length" ||
+         key == "data.pad_loss";
 }
 
 }  // namespace

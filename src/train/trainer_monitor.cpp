@@ -20,6 +20,7 @@ double Trainer::Impl::validate() {
   LoaderOptions lo;
   lo.mode = parse_row_mode(c.data.mode);
   lo.length = c.data.length;
+  lo.pad_loss = c.data.pad_loss;
   lo.batch_size = std::max<std::int64_t>(1, c.train.batch_size / c.train.grad_accum);
   lo.shuffle = false;
   DataLoader val(val_split, lo);

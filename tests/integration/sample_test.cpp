@@ -165,6 +165,50 @@ TEST(Sample, EverySamplerReproducesAMemorisedSentence) {
   }
 }
 
+// Pad rows longer than the sentence, trained with data.pad_loss (the [PAD]
+// after EOS is trained on): a canvas of data.length gives the sentence back,
+// and text and ids end at the first EOS. (Without it a rotary dit, which has
+// no absolute positions, spreads the sentence over the canvas; this bert
+// mostly finds the end from its position table.)
+TEST(Sample, PadLossLetsAPadModeSampleEndAtEos) {
+  TempDir dir;
+  const std::string sentence = "the quick brown fox jumps over the lazy dog.";
+  std::string corpus;
+  for (int i = 0; i < 300; ++i) corpus += sentence + "\n";
+  write_text(dir / "corpus.txt", corpus);
+  auto r = run_unmask({"data", "prepare", "--input", (dir / "corpus.txt").string(), "--tokenizer",
+                       fortune_tokenizer().string(), "--out", (dir / "data").string(), "--val-fraction", "0"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  const fs::path config = dir / "mdlm.json";
+  write_text(config, R"({"seed": 1, "model": {"backbone": "bert", "hidden": 64, "layers": 2, "heads": 4,
+    "dropout": 0.0, "max_length": 32}, "diffusion": {"objective": "mdlm"},
+    "data": {"path": ")" + (dir / "data").string() + R"(", "mode": "pad", "length": 32, "pad_loss": true},
+    "train": {"batch_size": 16, "max_steps": 300, "lr": 0.003, "warmup_steps": 10, "ema": 0.0, "log_every": 50,
+              "eval_every": 1000, "val_batches": 0, "checkpoint_every": 1000, "sample_every": 0, "device": "cpu"},
+    "sample": {"length": 32, "steps": 32}})");
+  r = run_unmask({"train", "--config", config.string(), "--out", (dir / "run").string()});
+  ASSERT_EQ(r.code, 0) << r.err;
+  for (const std::string sampler : {"ancestral", "first_hitting", "confidence"}) {
+    r = run_unmask({"sample", "--checkpoint", (dir / "run").string(), "--num", "3", "--sampler", sampler, "--out",
+                    (dir / (sampler + ".jsonl")).string()});
+    ASSERT_EQ(r.code, 0) << r.err;
+    std::istringstream in(read_text(dir / (sampler + ".jsonl")));
+    int lines = 0;
+    for (std::string line; std::getline(in, line); ++lines) {
+      const auto j = nlohmann::json::parse(line);
+      EXPECT_EQ(j["text"], sentence) << sampler;
+      const auto ids = j["ids"].get<std::vector<std::int64_t>>();
+      ASSERT_LT(ids.size(), 32u) << sampler;  // cut after EOS
+      EXPECT_EQ(ids.back(), 3) << sampler;     // [EOS]
+    }
+    EXPECT_EQ(lines, 3) << sampler;
+  }
+  // Wrap rows have no padding to train on.
+  r = run_unmask({"train", "--config", config.string(), "--out", (dir / "wrap").string(), "--set", "data.mode=wrap"});
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("data.pad_loss=true applies to data.mode=pad"), std::string::npos) << r.err;
+}
+
 // A prompt file gives one prompt per sample (line i mod P); --num defaults to
 // the number of prompts; the JSONL says which prompt each sample had.
 TEST(Sample, PromptFileGivesEachSampleItsPrompt) {
@@ -186,8 +230,12 @@ TEST(Sample, SemiArWritesTextLongerThanTheContext) {
   const auto s = sample({"--sampler", "semi_ar", "--length", "80", "--block-size", "8", "--steps", "40", "--num", "2"});
   ASSERT_EQ(s.size(), 2u);
   for (const auto& row : s) {
-    EXPECT_EQ(row["ids"].size(), 80u);
-    for (const auto& id : row["ids"]) EXPECT_NE(id.get<int>(), 4);
+    // Pad-mode samples end at their first EOS; every block was denoised all the same.
+    const auto ids = row["ids"].get<std::vector<int>>();
+    ASSERT_LE(ids.size(), 80u);
+    if (ids.size() < 80u) EXPECT_EQ(ids.back(), 3);
+    for (const int id : ids) EXPECT_NE(id, 4);
+    EXPECT_EQ(row["nfe"].get<int>(), 40) << "10 blocks of 8, 4 steps each";
   }
 }
 

@@ -108,6 +108,26 @@ TEST(Dataset, MissingSplitsAndDirectoriesAreErrors) {
   EXPECT_THROW(parse_row_mode("pack"), Error);
 }
 
+// data.pad_loss: the same tokens ([PAD] after EOS), but every position real.
+TEST(Dataset, PadLossMakesThePaddingReal) {
+  const ShardedSplit split(fortune_data(), "val");
+  const RowSource plain(split, RowMode::Pad, 64), padded(split, RowMode::Pad, 64, true);
+  std::vector<std::int64_t> a(64), b(64);
+  bool ma[64], mb[64];
+  int rows_with_padding = 0;
+  for (std::uint64_t i = 0; i < 50; ++i) {
+    plain.row(i, a.data(), ma);
+    padded.row(i, b.data(), mb);
+    EXPECT_EQ(a, b);
+    rows_with_padding += !ma[63];
+    for (int j = 0; j < 64; ++j) {
+      EXPECT_TRUE(mb[j]);
+      if (!ma[j]) EXPECT_EQ(b[j], split.special().pad);
+    }
+  }
+  EXPECT_GT(rows_with_padding, 10);  // the check saw padding
+}
+
 TEST(Dataset, ShardFromAnotherPreparationIsRefused) {
   TempDir dir;
   fs::copy(fortune_data(), dir / "data", fs::copy_options::recursive);

@@ -58,7 +58,9 @@ class ShardedSplit {
 // Fixed-length rows over a split.
 class RowSource {
  public:
-  RowSource(const ShardedSplit& split, RowMode mode, std::int64_t length);
+  // `pad_loss`: the [PAD] positions after EOS count as real (mask true), so
+  // the model is trained to produce them and a sample can end (data.pad_loss).
+  RowSource(const ShardedSplit& split, RowMode mode, std::int64_t length, bool pad_loss = false);
   std::uint64_t num_rows() const { return num_rows_; }
   std::int64_t length() const { return length_; }
   RowMode mode() const { return mode_; }
@@ -69,6 +71,7 @@ class RowSource {
   const ShardedSplit& split_;
   RowMode mode_;
   std::int64_t length_;
+  bool pad_loss_;
   std::uint64_t num_rows_ = 0;
 };
 

@@ -19,6 +19,7 @@ struct LoaderOptions {
   std::int64_t batch_size = 32;   // rows per batch on this rank
   std::uint64_t seed = 0;
   bool shuffle = true;
+  bool pad_loss = false;          // data.pad_loss: padding after EOS is trained on
   std::int64_t rank = 0;
   std::int64_t world_size = 1;
 };

@@ -12,6 +12,7 @@
 #include <cstdlib>
 #include <stdexcept>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <sstream>
 
 #include "unmask/data/prepare.h"
@@ -184,6 +185,16 @@ std::string error_of(const std::function<void()>& f) {
     return e.what();
   }
   return "";
+}
+
+std::map<std::int64_t, double> logged_losses(const fs::path& run, const std::string& split) {
+  std::map<std::int64_t, double> out;
+  std::istringstream in(read_text(run / "metrics.jsonl"));
+  for (std::string line; std::getline(in, line);) {
+    const auto j = nlohmann::json::parse(line);
+    if (j["split"] == split) out[j["step"].get<std::int64_t>()] = j["loss"].get<double>();
+  }
+  return out;
 }
 
 std::vector<std::string> list_tree(const fs::path& dir) {

@@ -4,7 +4,9 @@
 #pragma once
 
 #include <filesystem>
+#include <cstdint>
 #include <functional>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -57,6 +59,9 @@ bool wait_until(const std::function<bool()>& ready, double seconds);
 
 // The message of the unmask::Error that `f` throws, or "" if it throws none.
 std::string error_of(const std::function<void()>& f);
+
+// step → loss of the lines of one split ("train" or "val") of a run's metrics.jsonl.
+std::map<std::int64_t, double> logged_losses(const fs::path& run, const std::string& split);
 
 // Every file below `dir` (recursive), relative; for "nothing partial left" checks.
 std::vector<std::string> list_tree(const fs::path& dir);

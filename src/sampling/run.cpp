@@ -134,16 +134,25 @@ void run_sampling(const SampleCliRequest& q) {
   std::string jsonl;
   for (std::int64_t i = 0; i < r.num; ++i) {
     const at::Tensor row = result.ids[i];
-    const std::string text = decode_sample(*tokenizer, row, cut);
+    // The last fixed position of this sample's template (BOS is position 0).
+    std::int64_t last_fixed = 0;
+    if (!r.prompts.empty()) {
+      const auto& tpl = r.prompts[static_cast<std::size_t>(i) % r.prompts.size()];
+      for (std::size_t k = 0; k < tpl.size(); ++k)
+        if (tpl[k] != tokenizer->special().mask) last_fixed = static_cast<std::int64_t>(k) + 1;
+    }
+    const std::string text = decode_sample(*tokenizer, row, cut, last_fixed);
     if (q.out.empty()) {
       std::cout << text << "\n";
       continue;
     }
-    // Pad-mode samples end at their first EOS (inclusive), in text and ids.
+    // Pad-mode samples end at their first EOS past the template (inclusive),
+    // in text and ids.
     const std::int64_t* begin = row.data_ptr<std::int64_t>();
     const std::int64_t* end = begin + row.numel();
     if (cut) {
-      const std::int64_t* eos = std::find(begin + std::min<std::int64_t>(1, row.numel()), end, tokenizer->special().eos);
+      const std::int64_t* eos =
+          std::find(begin + std::min<std::int64_t>(last_fixed + 1, row.numel()), end, tokenizer->special().eos);
       if (eos != end) end = eos + 1;
     }
     const std::vector<std::int64_t> ids(begin, end);

@@ -173,7 +173,8 @@ SampleResult run_sampler(BackboneImpl& model, const Objective& objective, const 
   return out;
 }
 
-std::string decode_sample(const Tokenizer& tokenizer, const at::Tensor& row, bool cut_at_eos) {
+std::string decode_sample(const Tokenizer& tokenizer, const at::Tensor& row, bool cut_at_eos,
+                          std::int64_t keep_through) {
   std::string text;
   std::vector<int> ids;
   const auto* p = row.data_ptr<std::int64_t>();
@@ -181,7 +182,7 @@ std::string decode_sample(const Tokenizer& tokenizer, const at::Tensor& row, boo
     if (i == row.numel() || p[i] == tokenizer.special().eos) {
       text += tokenizer.decode(ids);
       ids.clear();
-      if (i == row.numel() || cut_at_eos) break;
+      if (i == row.numel() || (cut_at_eos && i > keep_through)) break;
       if (i + 1 < row.numel()) text += " [EOS] ";
       continue;
     }

@@ -69,9 +69,9 @@ struct Job {
   std::vector<std::string> errs;
 };
 
-// `world` processes of `unmask train`, logs in dir/rank-R/, waited for.
-Job run_ranks(int world, const fs::path& config, const fs::path& out, const fs::path& dir,
-              const std::vector<std::string>& extra = {}) {
+// `world` processes of `unmask train` with torchrun's variables, logs in dir/rank-R/.
+std::vector<Child> start_ranks(int world, const fs::path& config, const fs::path& out, const fs::path& dir,
+                               const std::vector<std::string>& extra = {}) {
   const int port = free_port();
   std::vector<Child> children;
   for (int r = 0; r < world; ++r) {
@@ -81,6 +81,13 @@ Job run_ranks(int world, const fs::path& config, const fs::path& out, const fs::
     args.insert(args.end(), extra.begin(), extra.end());
     children.push_back(spawn_unmask(args, logs, rank_env(r, world, port)));
   }
+  return children;
+}
+
+// The same, waited for.
+Job run_ranks(int world, const fs::path& config, const fs::path& out, const fs::path& dir,
+              const std::vector<std::string>& extra = {}) {
+  std::vector<Child> children = start_ranks(world, config, out, dir, extra);
   Job job;
   for (int r = 0; r < world; ++r) {
     job.codes.push_back(children[r].wait());
@@ -90,13 +97,7 @@ Job run_ranks(int world, const fs::path& config, const fs::path& out, const fs::
 }
 
 std::map<std::int64_t, double> losses(const fs::path& run, const std::string& split) {
-  std::map<std::int64_t, double> out;
-  std::istringstream in(read_text(run / "metrics.jsonl"));
-  for (std::string line; std::getline(in, line);) {
-    const auto j = nlohmann::json::parse(line);
-    if (j["split"] == split) out[j["step"].get<std::int64_t>()] = j["loss"].get<double>();
-  }
-  return out;
+  return logged_losses(run, split);
 }
 
 void expect_close(const std::map<std::int64_t, double>& a, const std::map<std::int64_t, double>& b, double rel,
@@ -174,13 +175,7 @@ TEST(DataParallel, WithoutDropoutAnotherWorldSizeResumesOnTheSameTrajectory) {
 TEST(DataParallel, AKilledRankEndsTheJob) {
   TempDir dir;
   const auto config = write_config(dir.path(), kMdlm, "dit", 0.0, R"(, "max_steps": 100000, "checkpoint_every": 100000)");
-  const int port = free_port();
-  std::vector<Child> ranks;
-  for (int r = 0; r < 2; ++r) {
-    fs::create_directories(dir / ("rank-" + std::to_string(r)));
-    ranks.push_back(spawn_unmask({"train", "--config", config.string(), "--out", (dir / "run").string()},
-                                 dir / ("rank-" + std::to_string(r)), rank_env(r, 2, port)));
-  }
+  std::vector<Child> ranks = start_ranks(2, config, dir / "run", dir.path());
   ASSERT_TRUE(wait_until([&] { return fs::exists(dir / "run/metrics.jsonl") && losses(dir / "run", "train").size() >= 3; },
                          120));
   ranks[1].signal(SIGKILL);
@@ -198,13 +193,7 @@ TEST(DataParallel, AKilledRankEndsTheJob) {
 TEST(DataParallel, SigtermCheckpointsOnceAndEveryRankExitsZero) {
   TempDir dir;
   const auto config = write_config(dir.path(), kMdlm, "dit", 0.0, R"(, "max_steps": 100000, "checkpoint_every": 100000)");
-  const int port = free_port();
-  std::vector<Child> ranks;
-  for (int r = 0; r < 2; ++r) {
-    fs::create_directories(dir / ("rank-" + std::to_string(r)));
-    ranks.push_back(spawn_unmask({"train", "--config", config.string(), "--out", (dir / "run").string()},
-                                 dir / ("rank-" + std::to_string(r)), rank_env(r, 2, port)));
-  }
+  std::vector<Child> ranks = start_ranks(2, config, dir / "run", dir.path());
   ASSERT_TRUE(wait_until([&] { return fs::exists(dir / "run/metrics.jsonl") && losses(dir / "run", "train").size() >= 3; },
                          120));
   // Slurm's preemption signals every task; here only rank 1 gets it, which is harder.

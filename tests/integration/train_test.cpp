@@ -37,19 +37,8 @@ fs::path write_config(const fs::path& dir, const std::string& diffusion, const s
 
 const char* kMdlm = R"({"objective": "mdlm"})";
 
-// step → loss of the lines of one split ("train" or "val") of a run's metrics.jsonl.
-std::map<std::int64_t, double> losses(const fs::path& run, const std::string& split) {
-  std::map<std::int64_t, double> out;
-  std::istringstream in(read_text(run / "metrics.jsonl"));
-  for (std::string line; std::getline(in, line);) {
-    const auto j = nlohmann::json::parse(line);
-    if (j["split"] == split) out[j["step"].get<std::int64_t>()] = j["loss"].get<double>();
-  }
-  return out;
-}
-
-std::map<std::int64_t, double> train_losses(const fs::path& run) { return losses(run, "train"); }
-std::map<std::int64_t, double> val_losses(const fs::path& run) { return losses(run, "val"); }
+std::map<std::int64_t, double> train_losses(const fs::path& run) { return logged_losses(run, "train"); }
+std::map<std::int64_t, double> val_losses(const fs::path& run) { return logged_losses(run, "val"); }
 
 RunResult train(const fs::path& config, const fs::path& out, const std::vector<std::string>& extra = {}) {
   std::vector<std::string> args = {"train", "--config", config.string(), "--out", out.string()};

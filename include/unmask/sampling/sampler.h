@@ -67,6 +67,9 @@ SampleResult run_sampler(BackboneImpl& model, const Objective& objective, const 
 
 // Text of a sampled row, BOS dropped: cut at the first EOS, or (for rows of
 // packed documents) every EOS shown as " [EOS] ".
-std::string decode_sample(const Tokenizer& tokenizer, const at::Tensor& row, bool cut_at_eos);
+// `keep_through`: the last fixed (prompt or template) position; an EOS at or
+// before it never ends the text, so a template's fixed tail is never cut off.
+std::string decode_sample(const Tokenizer& tokenizer, const at::Tensor& row, bool cut_at_eos,
+                          std::int64_t keep_through = 0);
 
 }  // namespace unmask

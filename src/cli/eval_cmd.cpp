@@ -78,8 +78,9 @@ void add_ppl(CLI::App* group) {
                        " nats/token";
     if (j["std_error"].is_number()) text += " ± " + number_text(j["std_error"].get<double>(), 4);
     text += ", " + number_text(j["bpb"].get<double>(), 4) + " bits/byte, " + std::to_string(j["tokens"].get<long long>()) +
-            " tokens, " + j["method"].get<std::string>() + "; per-word perplexity (DiffusionBERT) " +
-            number_text(j["per_word_ppl_diffusionbert"].get<double>(), 2) + ")";
+            " tokens, " + j["method"].get<std::string>() + "; per-word perplexity " +
+            number_text(j["per_word_ppl"].get<double>(), 2) + ", " + number_text(j["nelbo_per_row"].get<double>(), 2) +
+            " nats/row)";
     print_report(j, *json, text);
   });
 }

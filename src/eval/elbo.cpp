@@ -129,6 +129,7 @@ ElboResult evaluate_elbo(CheckpointModel& m, const std::filesystem::path& data, 
   r.ppl = std::exp(mean);
   r.bpb = r.bytes > 0 ? total_nats / (std::log(2.0) * static_cast<double>(r.bytes)) : 0.0;
   r.per_word_ppl = r.words > 0 ? std::exp(total_nats / static_cast<double>(r.words)) : 0.0;
+  r.nelbo_per_row = r.rows > 0 ? total_nats / static_cast<double>(r.rows) : 0.0;
   return r;
 }
 

@@ -158,8 +158,8 @@ std::string eval_markdown(const Json& r) {
     md += "| " + std::string(p["bound"].get<bool>() ? "ELBO perplexity (upper bound)" : "perplexity") + " | " + ppl +
           " | " + how + " |\n";
     md += "| bits per byte | " + num(p["bpb"], 4) + " | UTF-8 bytes of the decoded rows |\n";
-    md += "| per-word perplexity (DiffusionBERT) | " + num(p["per_word_ppl_diffusionbert"], 2) +
-          " | NELBO / whitespace words |\n";
+    md += "| per-word perplexity | " + num(p["per_word_ppl"], 2) + " | exp(NELBO / whitespace words) |\n";
+    md += "| NELBO per row | " + num(p["nelbo_per_row"], 2) + " | nats per sentence (what DiffusionBERT's compute_elbo.py prints) |\n";
   } else {
     md += "| ELBO perplexity | — | " + skipped(p) + " |\n";
   }

@@ -44,7 +44,8 @@ Json run_eval_ppl(const EvalPplRequest& q) {
   j["tokens"] = r.tokens;
   j["bytes"] = r.bytes;
   j["rows"] = r.rows;
-  j["per_word_ppl_diffusionbert"] = r.per_word_ppl;
+  j["per_word_ppl"] = r.per_word_ppl;
+  j["nelbo_per_row"] = r.nelbo_per_row;
   j["words"] = r.words;
   j["method"] = r.method;
   j["bound"] = r.method != "exact";

@@ -29,7 +29,8 @@ struct ElboResult {
   double std_error = -1;         // of nelbo_per_token over the Monte-Carlo rounds; < 0 when not estimated
   double ppl = 0;                // exp(nelbo_per_token), an upper bound for diffusion models
   double bpb = 0;                // bits per UTF-8 byte of the decoded text
-  double per_word_ppl = 0;       // exp(NELBO / whitespace words): DiffusionBERT's reporting
+  double per_word_ppl = 0;       // exp(NELBO / whitespace words): unmask's per-word figure
+  double nelbo_per_row = 0;      // nats per row (sentence): what DiffusionBERT's compute_elbo.py prints
   std::int64_t tokens = 0, bytes = 0, words = 0, rows = 0;
   std::int64_t draws = 0, stride = 0, steps_evaluated = 0;
 };

@@ -156,9 +156,13 @@ void run_sampling(const SampleCliRequest& q) {
       if (eos != end) end = eos + 1;
     }
     const std::vector<std::int64_t> ids(begin, end);
+    const at::Tensor reveal_row = result.reveal_step[i].contiguous();
+    const std::int64_t* reveal = reveal_row.data_ptr<std::int64_t>();
+    const std::vector<std::int64_t> reveal_step(reveal, reveal + (end - begin));
     nlohmann::json line = {{"text", text}, {"ids", ids}, {"seed", result.seeds[static_cast<std::size_t>(i)]},
                            {"sampler", r.sampler}, {"steps", r.steps}, {"nfe", result.network_calls}, {"nfe_saved", result.calls_saved},
-                           {"seconds", seconds}, {"tokenizer", tokenizer->fingerprint()}};
+                           {"seconds", seconds}, {"tokenizer", tokenizer->fingerprint()},
+                           {"reveal_step", reveal_step}};
     if (!prompt_texts.empty()) line["prompt"] = prompt_texts[static_cast<std::size_t>(i) % prompt_texts.size()];
     jsonl += line.dump() + "\n";
   }

@@ -101,20 +101,46 @@ void validate(const SampleRequest& r, bool causal) {
 std::vector<std::string> sampler_names() { return {"ancestral", "cached", "confidence", "first_hitting", "semi_ar"}; }
 
 SampleResult run_sampler(BackboneImpl& model, const Objective& objective, const SpecialTokens& special,
-                         const SampleRequest& r) {
-  validate(r, objective.causal());
+                         const SampleRequest& request) {
+  validate(request, objective.causal());
   torch::NoGradGuard no_grad;
   const torch::Device device = model.parameters().front().device();
-  if (r.cuda_graph && !device.is_cuda()) throw Error("CUDA-graph capture needs the model on a CUDA device");
-  const AutocastGuard autocast(device.type(), r.autocast_bf16 && device.is_cuda());
+  if (request.cuda_graph && !device.is_cuda()) throw Error("CUDA-graph capture needs the model on a CUDA device");
+  const AutocastGuard autocast(device.type(), request.autocast_bf16 && device.is_cuda());
   SampleResult out;
-  for (std::int64_t i = 0; i < r.num; ++i) out.seeds.push_back(stream_seed(r.seed, r.first_index + i));
+  for (std::int64_t i = 0; i < request.num; ++i)
+    out.seeds.push_back(stream_seed(request.seed, request.first_index + i));
+  // The order of unmasking: every step's canvas (or AR prefix) passes the
+  // tracker, which stamps each position with the step that gave it its final
+  // token (0: fixed from the start). One comparison per step, on the device.
+  SampleRequest r = request;
+  at::Tensor x = canvas(r, special, device);          // (N, L)
+  const at::Tensor generated = x == special.mask;     // (N, L) positions to fill
+  at::Tensor reveal = torch::zeros_like(x);           // (N, L) int64
+  at::Tensor was_masked = generated.clone();
+  std::int64_t step = 0;
+  r.on_step = [&](const at::Tensor& now) {
+    const std::int64_t n = now.size(1);
+    const at::Tensor masked_now = now == special.mask;
+    at::Tensor prev = was_masked.narrow(1, 0, n);
+    at::Tensor stamp = reveal.narrow(1, 0, n);
+    ++step;
+    stamp.masked_fill_(prev.logical_and(masked_now.logical_not()), step);
+    stamp.masked_fill_(masked_now, 0);  // re-masked (confidence --remask)
+    prev.copy_(masked_now);
+    if (request.on_step) request.on_step(now);
+  };
+  auto finish = [&] {
+    out.ids = x.cpu();
+    // What the final greedy denoise (or nothing) filled after the last step.
+    reveal.masked_fill_(generated.logical_and(reveal == 0), step + 1);
+    out.reveal_step = reveal.cpu();
+  };
   const TokenPicker picker(r.picker);
   auto gens = streams(r);
-  at::Tensor x = canvas(r, special, device);  // (N, L)
   if (objective.causal()) {
     autoregressive(model, special, r, picker, gens, x, out);
-    out.ids = x.cpu();
+    finish();
     return out;
   }
   const auto linear = make_schedule([] {
@@ -169,7 +195,7 @@ SampleResult run_sampler(BackboneImpl& model, const Objective& objective, const 
     const bool cache = r.sampler == "cached" && model.options().model.time_conditioning == "none";
     sampling::ancestral(d, x, at::Tensor(), r.steps, cache);
   }
-  out.ids = x.cpu();
+  finish();
   return out;
 }
 

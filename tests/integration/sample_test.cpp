@@ -4,7 +4,9 @@
 // right, and bad arguments get clear errors.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <sstream>
 
 #include "test_util.h"
@@ -231,6 +233,43 @@ TEST(Sample, PromptFileGivesEachSampleItsPrompt) {
   const auto more = sample({"--prompt-file", (dir / "prompts.txt").string(), "--steps", "8", "--num", "3"});
   ASSERT_EQ(more.size(), 3u);
   EXPECT_EQ(more[2]["prompt"], "The cat");
+}
+
+// reveal_step: for each entry of ids, the step that gave it its final token;
+// 0 exactly at the positions fixed from the start (BOS, the template).
+TEST(Sample, RevealStepsRecordTheOrderOfUnmasking) {
+  const std::string tok = (trained("mdlm") / "checkpoints" / "step-0000020" / "tokenizer").string();
+  auto count_ids = [&](const std::string& text) {
+    std::istringstream in(run_unmask({"tokenizer", "encode", "--tokenizer", tok, "--text", text}).out);
+    std::size_t n = 0;
+    for (int id; in >> id;) ++n;
+    return n;
+  };
+  const std::size_t head = count_ids("The "), tail = count_ids(" sat");
+  for (const std::string sampler : {"ancestral", "cached", "first_hitting", "confidence", "semi_ar"}) {
+    for (const auto& row : sample({"--sampler", sampler, "--steps", "16", "--block-size", "8", "--prompt",
+                                   "The [MASK:2] sat"})) {
+      const auto ids = row["ids"].get<std::vector<std::int64_t>>();
+      const auto reveal = row["reveal_step"].get<std::vector<std::int64_t>>();
+      ASSERT_EQ(reveal.size(), ids.size()) << sampler;
+      ASSERT_GT(reveal.size(), 1 + head + 2 + tail) << sampler;  // the EOS comes after the template
+      for (std::size_t j = 0; j < reveal.size(); ++j) {
+        const bool fixed = j == 0 || (j >= 1 && j <= head) || (j >= head + 3 && j < head + 3 + tail);
+        if (fixed) EXPECT_EQ(reveal[j], 0) << sampler << " position " << j;
+        else EXPECT_GT(reveal[j], 0) << sampler << " position " << j;
+      }
+      // first_hitting reveals one position per network call: no two share a step.
+      if (sampler == "first_hitting") {
+        std::set<std::int64_t> steps(reveal.begin(), reveal.end());
+        EXPECT_EQ(steps.size(), reveal.size() - head - tail) << "first_hitting";  // + the single 0
+      }
+    }
+  }
+  // AR decoding reveals left to right.
+  for (const auto& row : sample({"--prompt", "The"}, "ar")) {
+    const auto reveal = row["reveal_step"].get<std::vector<std::int64_t>>();
+    for (std::size_t j = 2 + count_ids("The") ; j < reveal.size(); ++j) EXPECT_GT(reveal[j], reveal[j - 1]);
+  }
 }
 
 // Past the model's context (32 positions here) semi_ar slides a window.

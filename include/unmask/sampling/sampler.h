@@ -57,6 +57,9 @@ struct SampleResult {
   double network_seconds = 0;          // wall time inside network calls (host side: on CUDA, launch time only)
   std::vector<std::uint64_t> seeds;    // per-sample stream seeds
   std::vector<std::vector<double>> times;  // first_hitting: the reveal times of each sample
+  at::Tensor reveal_step;              // (num, length) int64: the step that gave each position its final
+                                       // token; 0 = fixed from the start (BOS, prompt, template);
+                                       // steps + 1 = filled by the final greedy denoise
 };
 
 std::vector<std::string> sampler_names();

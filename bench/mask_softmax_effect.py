@@ -7,7 +7,6 @@ lambda 0.3 and the linear D3PM schedule). Prints one line per schedule.
 
     $PY bench/mask_softmax_effect.py      # $PY: the venv of scripts/setup.sh
 """
-import math
 import os
 import sys
 
@@ -18,26 +17,12 @@ import make_fixtures as mf  # noqa: E402
 
 
 def main():
-    V, MASK, PAD = mf.V, mf.MASK, mf.PAD
-    g = torch.Generator().manual_seed(3)  # the draws of make_fixtures.loss_fixture, in its order
-    B, L, T, lam = 3, 10, 8, 0.3
-    logits = torch.randn(B, L, V, generator=g) * 2
-    x0 = torch.randint(5, V, (B, L), generator=g)
-    pad = torch.ones(B, L, dtype=torch.bool)
-    pad[2, -3:] = False
-    x0[2, -3:] = PAD
-    masked = (torch.rand(B, L, generator=g) < 0.5) & pad
-    masked[:, 1] = True
-    k = torch.tensor([1.0, 5.0, 8.0], dtype=torch.float64)
-    token_weights = torch.rand(V, generator=g)
-    token_weights[PAD] = 0
+    MASK, T = mf.MASK, mf.LOSS_T
+    logits, x0, pad, masked, k, token_weights = mf.loss_inputs()
+    B, L = x0.shape
 
     def spindle(kk):
-        w = token_weights[x0].double()
-        wt = (w - (w * pad).sum(1, keepdim=True) / pad.sum(1, keepdim=True)) * pad
-        a = torch.clip((1 - kk / T)[:, None] + lam * torch.sin(math.pi * kk / T)[:, None] * wt, 0.0, 0.999)
-        a = torch.where((kk == 0)[:, None], torch.ones_like(a), a)
-        return torch.where((kk == T)[:, None], torch.zeros_like(a), a)
+        return mf.spindle_alpha(kk, x0, pad, token_weights)
 
     def linear(kk):
         return (1 - kk / T)[:, None].expand(B, L)

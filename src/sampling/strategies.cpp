@@ -17,11 +17,36 @@ at::Tensor open_positions(const at::Tensor& x, std::int64_t mask, const at::Tens
   return active.defined() ? masked.logical_and(active.unsqueeze(0)) : masked;
 }
 
+// (N, L) float64 on the CPU: the probability that a position masked at t is
+// revealed by s < t, (α_s − α_t)/(1 − α_t) (MDLM Eq. 7 / D3PM absorbing
+// posterior). Under the spindle schedule α depends on the token, which a
+// masked position does not know yet: as DiffusionBERT's sampler does
+// (`diffusion_word_freq.py` noise_fn: word weights of q0.argmax), the weights
+// come from the current prediction x̂0 = argmax p_θ(x0 | x_t) at masked
+// positions and from the canvas elsewhere, centred over the row's non-[PAD]
+// tokens, and the per-token posterior (α_s^i − α_t^i)/(1 − α_t^i) is exact
+// for those weights (DESIGN.md §5).
+at::Tensor reveal_probability(const Denoiser& d, const at::Tensor& x, const at::Tensor& lp, double t, double s) {
+  const std::int64_t n_rows = x.size(0), length = x.size(1);
+  if (!d.schedule.per_token()) {
+    const double a_t = d.schedule.alpha(torch::full({1}, t, torch::kFloat64)).item<double>();
+    const double a_s = s <= 0 ? 1.0 : d.schedule.alpha(torch::full({1}, s, torch::kFloat64)).item<double>();
+    return torch::full({n_rows, length}, (a_s - a_t) / (1 - a_t), torch::kFloat64);
+  }
+  const at::Tensor x0_hat = torch::where(x == d.special.mask, lp.argmax(-1), x);  // (N, L)
+  const at::Tensor real = x0_hat != d.special.pad;                                 // (N, L)
+  auto alpha_at = [&](double time) {
+    return d.schedule.token_alpha(torch::full({n_rows}, time, torch::kFloat64), x0_hat, real).to(torch::kFloat64);
+  };
+  const at::Tensor a_t = alpha_at(t);                                  // (N, L)
+  const at::Tensor a_s = s <= 0 ? torch::ones_like(a_t) : alpha_at(s);  // (N, L)
+  return ((a_s - a_t) / (1 - a_t)).clamp(0.0, 1.0).cpu();
+}
+
 }  // namespace
 
-// A masked position at t is revealed at s < t with probability
-// (α_s − α_t)/(1 − α_t) (MDLM Eq. 7 / D3PM absorbing posterior), its token
-// drawn from p_θ(x0 | x_t) with [MASK] excluded.
+// A masked position at t is revealed at s < t with `reveal_probability`, its
+// token drawn from p_θ(x0 | x_t) with [MASK] excluded.
 void ancestral(Denoiser& d, at::Tensor& x, const at::Tensor& active, std::int64_t steps, bool cache) {
   const std::int64_t n_rows = x.size(0), length = x.size(1);
   const torch::Device device = x.device();
@@ -39,17 +64,15 @@ void ancestral(Denoiser& d, at::Tensor& x, const at::Tensor& active, std::int64_
     // On a discrete-time model (D3PM, DiffusionBERT: T steps) the grid lies on k/T.
     const double t = d.on_grid(1.0 - static_cast<double>(n) / steps), s = d.on_grid(1.0 - static_cast<double>(n + 1) / steps);
     if (s >= t) continue;  // more steps than the discrete grid has: nothing to do here
-    const double a_t = d.schedule.alpha(torch::full({1}, t, torch::kFloat64)).item<double>();
-    const double a_s = s <= 0 ? 1.0 : d.schedule.alpha(torch::full({1}, s, torch::kFloat64)).item<double>();
-    const double reveal = (a_s - a_t) / (1 - a_t);
     predict(t);
+    const at::Tensor reveal = reveal_probability(d, x, lp, t, s);  // (N, L) float64, CPU
     // Only the positions revealed in this step draw a token: the Gumbel noise
     // (V float64 per position) would otherwise cost more than the network.
     const at::Tensor masked_cpu = masked.cpu();
     at::Tensor next = x.clone();
     for (std::int64_t i = 0; i < n_rows; ++i) {
       const at::Tensor u = at::rand({length}, d.gens[i], torch::kFloat64);                       // (L)
-      const at::Tensor revealed = masked_cpu[i].logical_and(u < reveal).nonzero().squeeze(1);  // (R)
+      const at::Tensor revealed = masked_cpu[i].logical_and(u < reveal[i]).nonzero().squeeze(1);  // (R)
       if (revealed.numel() == 0) continue;
       const at::Tensor at_device = revealed.to(device);
       next[i].index_put_({at_device}, d.picker.pick(lp[i].index_select(0, at_device), d.gens[i]).to(device));

@@ -92,7 +92,11 @@ template <class V> void visit(V& v, EvalConfig& c) {
   v.field("split", c.split, "split of the prepared data to evaluate", {"train", "val", "test"});
   v.field("batch_size", c.batch_size, "sequences per evaluation batch");
   v.field("draws", c.draws, "Monte-Carlo rounds over t for continuous-time ELBOs (>= 2 gives a standard error)");
-  v.field("stride", c.stride, "discrete-time ELBO: evaluate every stride-th step, weighted by stride");
+  v.field("stride", c.stride, "discrete-time ELBO: evaluate every stride-th step k = T, T-s, ...");
+  v.field("stride_mode", c.stride_mode,
+          "discrete-time ELBO with stride s: chain (the NELBO of the s-step chain, DiffusionBERT compute_elbo.py) "
+          "or weighted (s x the one-step KL at each evaluated step)",
+          {"chain", "weighted"});
   v.field("max_rows", c.max_rows, "rows of the split to evaluate (0 = all)");
   v.field("scorer", c.scorer, "ar checkpoint that scores samples for gen-ppl in 'eval all' (empty = skip)");
   v.field("num_refs", c.num_refs, "eval all: documents of the split used as BLEU references");

@@ -91,6 +91,7 @@ struct EvalConfig {
   std::int64_t batch_size = 32;
   std::int64_t draws = 4;         // Monte-Carlo rounds over t for continuous-time ELBOs (standard error from them)
   std::int64_t stride = 1;        // discrete T: evaluate every stride-th step
+  std::string stride_mode = "chain";  // chain (the s-step chain's KLs) | weighted (s × one-step KL)
   std::int64_t max_rows = 0;      // rows of the split to evaluate (0 = all)
   std::string scorer;             // ar checkpoint for gen-ppl in `eval all` ("" = skip gen-ppl)
   std::int64_t num_refs = 10000;  // eval all: documents of the split used as BLEU references

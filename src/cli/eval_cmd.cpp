@@ -49,7 +49,11 @@ void add_ppl_options(CLI::App* cmd, EvalPplRequest& q) {
   cmd->add_option("--draws", q.draws,
                   "continuous time: independent Monte-Carlo rounds over t, antithetic within a round; the standard "
                   "error comes from them (default: eval.draws)");
-  cmd->add_option("--stride", q.stride, "discrete T: evaluate every stride-th step, weighted by stride (default: eval.stride)");
+  cmd->add_option("--stride", q.stride, "discrete T: evaluate every stride-th step k = T, T-s, ... (default: eval.stride)");
+  cmd->add_option("--stride-mode", q.stride_mode,
+                  "chain: sum the KLs of the s-step chain, a bound itself (DiffusionBERT compute_elbo.py); weighted: "
+                  "s x the one-step KL at each evaluated step (default: eval.stride_mode)")
+      ->check(CLI::IsMember({"chain", "weighted"}));
   cmd->add_option("--discrete-T", q.discrete_T,
                   "evaluate a continuous-time mdlm checkpoint's discrete-time ELBO with T steps (MDLM's T ablation)");
   cmd->add_option("--max-rows", q.max_rows, "evaluate only the first N rows (default: eval.max_rows, 0 = all)");

@@ -16,8 +16,8 @@
 namespace unmask {
 namespace {
 
-// The steps of the discrete sum: k = T, T − s, ..., each standing for the s
-// steps down to k − s + 1 (the last one for fewer), so the weights add to T.
+// The steps of the discrete sum: k = T, T − s, ..., each going down to k − s
+// (the last one to 0), so the step lengths add to T.
 std::vector<std::pair<std::int64_t, std::int64_t>> step_grid(std::int64_t T, std::int64_t stride) {
   std::vector<std::pair<std::int64_t, std::int64_t>> grid;
   for (std::int64_t k = T; k >= 1; k -= stride) grid.emplace_back(k, std::min(stride, k));
@@ -42,6 +42,8 @@ ElboResult evaluate_elbo(CheckpointModel& m, const std::filesystem::path& data, 
   if (o.batch_size < 1) throw Error("the evaluation batch size must be at least 1");
   if (o.draws < 1) throw Error("--draws must be at least 1");
   if (o.stride < 1) throw Error("--stride must be at least 1");
+  if (o.stride_mode != "chain" && o.stride_mode != "weighted")
+    throw Error("unknown stride mode '" + o.stride_mode + "' (valid: chain, weighted)");
   const ShardedSplit split(data, o.split, m.tokenizer->fingerprint());
   const RowSource rows(split, parse_row_mode(c.data.mode), c.data.length, c.data.pad_loss);
   const std::int64_t n_rows = o.max_rows > 0 ? std::min<std::int64_t>(o.max_rows, static_cast<std::int64_t>(rows.num_rows()))
@@ -53,6 +55,8 @@ ElboResult evaluate_elbo(CheckpointModel& m, const std::filesystem::path& data, 
   r.method = objective.causal() ? "exact" : (c.diffusion.T > 0 ? "discrete_sum" : "monte_carlo");
   r.draws = r.method == "monte_carlo" ? o.draws : 1;
   r.stride = r.method == "discrete_sum" ? o.stride : 0;
+  r.stride_mode = r.method == "discrete_sum" ? o.stride_mode : "";
+  const bool chain = o.stride_mode == "chain";
   const auto grid = step_grid(c.diffusion.T, o.stride);
   r.steps_evaluated = r.method == "discrete_sum" ? static_cast<std::int64_t>(grid.size()) : 0;
   std::vector<double> round_sums(static_cast<std::size_t>(r.draws), 0.0);  // nats, per Monte-Carlo round
@@ -92,13 +96,17 @@ ElboResult evaluate_elbo(CheckpointModel& m, const std::filesystem::path& data, 
     };
     std::int64_t batch_tokens = 0;
     if (r.method == "discrete_sum") {
-      // Σ_k L_k (D3PM Eq. 3; DiffusionBERT compute_elbo.py): the loss's nelbo_sum is T·L_k at t = k/T.
+      // Σ_k L_k (D3PM Eq. 3). Stride s, chain: the KLs of the steps k → k − s
+      // of the coarser chain (DiffusionBERT compute_elbo.py, eval_step_size),
+      // itself a bound; weighted: s·L_k, the loss's nelbo_sum T·L_k scaled by s/T.
       double sum = 0;
+      const auto opts = torch::TensorOptions().dtype(torch::kFloat64).device(m.device);
       for (const auto& [k, weight] : grid) {
-        const at::Tensor t = torch::full({b}, static_cast<double>(k) / static_cast<double>(c.diffusion.T),
-                                         torch::TensorOptions().dtype(torch::kFloat64).device(m.device));
-        const auto [value, count] = nelbo(objective.corrupt_at(batch, t, gen));
-        sum += value * static_cast<double>(weight) / static_cast<double>(c.diffusion.T);
+        const double T = static_cast<double>(c.diffusion.T);
+        Noised n = objective.corrupt_at(batch, torch::full({b}, static_cast<double>(k) / T, opts), gen);
+        if (chain) n.t_prev = torch::full({b}, static_cast<double>(k - weight) / T, opts);
+        const auto [value, count] = nelbo(n);
+        sum += chain ? value : value * static_cast<double>(weight) / T;
         batch_tokens = count;
       }
       round_sums[0] += sum;

@@ -33,6 +33,7 @@ Json run_eval_ppl(const EvalPplRequest& q) {
   o.batch_size = q.batch_size >= 0 ? q.batch_size : e.batch_size;
   o.draws = q.draws >= 0 ? q.draws : e.draws;
   o.stride = q.stride >= 0 ? q.stride : e.stride;
+  o.stride_mode = q.stride_mode.empty() ? e.stride_mode : q.stride_mode;
   o.max_rows = q.max_rows >= 0 ? q.max_rows : e.max_rows;
   o.seed = static_cast<std::uint64_t>(q.seed >= 0 ? q.seed : m.config.seed);
   o.progress = q.progress;
@@ -53,6 +54,7 @@ Json run_eval_ppl(const EvalPplRequest& q) {
   if (r.method == "discrete_sum") {
     j["T"] = m.config.diffusion.T;
     j["stride"] = r.stride;
+    j["stride_mode"] = r.stride_mode;
     j["steps_evaluated"] = r.steps_evaluated;
   }
   j["objective"] = m.objective->name();

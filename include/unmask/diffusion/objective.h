@@ -23,6 +23,9 @@ struct Noised {
                       //   (σ(t) for mdlm, the step k−1 ∈ 0..T−1 for d3pm/diffusionbert, 0 otherwise)
   at::Tensor t;       // (B) float in (0, 1] (discrete: k/T); undefined for mlm/roberta_diffusion/ar
   at::Tensor masked;  // (B, L) bool: positions replaced by [MASK] (all false for ar)
+  at::Tensor t_prev;  // (B) discrete time only: the time the reverse step goes down to. Undefined
+                      //   = t − 1/T, and nelbo_sum is T × that one-step KL (the NELBO estimate);
+                      //   set (the ELBO's s-step chain, t − s/T), nelbo_sum is that step's KL itself
 };
 
 struct LossOutput {

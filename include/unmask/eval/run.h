@@ -17,6 +17,7 @@ struct EvalPplRequest {
   std::int64_t batch_size = -1;  // < 0: eval.batch_size
   std::int64_t draws = -1;       // < 0: eval.draws (Monte-Carlo rounds, continuous time)
   std::int64_t stride = -1;      // < 0: eval.stride (discrete T)
+  std::string stride_mode;       // "": eval.stride_mode
   std::int64_t max_rows = -1;    // < 0: eval.max_rows (0 = all)
   std::int64_t seed = -1;        // < 0: the config's seed
   std::int64_t discrete_T = 0;   // > 0: a continuous-time mdlm checkpoint's discrete-time ELBO with T steps

@@ -98,9 +98,10 @@ void run_sampling(const SampleCliRequest& q) {
 
   if (q.show_steps) {
     // The first sample's canvas, still-masked positions shown as "_".
+    // The step counter lives in the callback itself: this block ends before
+    // sampling starts, so a reference to a local here would dangle.
     const Tokenizer& tok = *tokenizer;
-    std::int64_t step = 0;
-    r.on_step = [&tok, &step](const at::Tensor& x) {
+    r.on_step = [&tok, step = std::int64_t{0}](const at::Tensor& x) mutable {
       const at::Tensor row = x[0].cpu();
       std::string line;
       std::vector<int> run;

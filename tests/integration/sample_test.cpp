@@ -272,6 +272,23 @@ TEST(Sample, RevealStepsRecordTheOrderOfUnmasking) {
   }
 }
 
+// --show-steps numbers the canvases 1, 2, 3, ... (its counter once outlived
+// its scope and printed garbage).
+TEST(Sample, ShowStepsNumbersEveryStep) {
+  for (const std::string sampler : {"ancestral", "first_hitting", "semi_ar"}) {
+    const auto r = run_unmask({"--log-level", "warn", "sample", "--checkpoint", trained("mdlm").string(), "--num", "1",
+                               "--steps", "8", "--block-size", "8", "--sampler", sampler, "--show-steps"});
+    ASSERT_EQ(r.code, 0) << r.err;
+    std::istringstream in(r.err);
+    std::int64_t expected = 1;
+    for (std::string line; std::getline(in, line);) {
+      ASSERT_EQ(line.rfind("step " + std::to_string(expected) + ": ", 0), 0u) << sampler << ": " << line;
+      ++expected;
+    }
+    EXPECT_GT(expected, 2) << sampler << ": " << r.err;
+  }
+}
+
 // Past the model's context (32 positions here) semi_ar slides a window.
 TEST(Sample, SemiArWritesTextLongerThanTheContext) {
   const auto s = sample({"--sampler", "semi_ar", "--length", "80", "--block-size", "8", "--steps", "40", "--num", "2"});

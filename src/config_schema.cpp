@@ -86,6 +86,10 @@ template <class V> void visit(V& v, SampleConfig& c) {
   v.field("temperature", c.temperature, "softmax temperature");
   v.field("top_k", c.top_k, "keep the k most likely tokens (0 = off)");
   v.field("top_p", c.top_p, "nucleus sampling mass (1 = off)");
+  v.field("filter", c.filter,
+          "what temperature/top-k/top-p apply to: x0 (the x0 prediction) or reverse (the ancestral reverse step, "
+          "[MASK] included: DiffusionBERT's predict.py)",
+          {"x0", "reverse"});
 }
 
 template <class V> void visit(V& v, EvalConfig& c) {

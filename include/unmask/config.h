@@ -84,6 +84,7 @@ struct SampleConfig {
   double temperature = 1.0;
   std::int64_t top_k = 0;             // 0 = off
   double top_p = 1.0;
+  std::string filter = "x0";          // x0 | reverse: what temperature/top-k/top-p filter (see SampleRequest)
 };
 
 struct EvalConfig {

@@ -31,6 +31,9 @@ void add_sample_command(CLI::App& app) {
   cmd->add_option("--temperature", r->temperature, "softmax temperature");
   cmd->add_option("--top-k", r->top_k, "keep the k most likely tokens (0 = off)");
   cmd->add_option("--top-p", r->top_p, "nucleus mass in (0, 1] (1 = off)");
+  cmd->add_option("--filter", r->filter,
+                  "what temperature/top-k/top-p apply to: x0 (the x0 prediction) | reverse (the ancestral reverse "
+                  "step with [MASK] as an outcome, DiffusionBERT's decoding) (default: sample.filter)");
   cmd->add_option("--seed", r->seed, "seed of the per-sample random streams (default: the run's seed)");
   cmd->add_option("--out", r->out, "write JSONL (text, ids, seed, sampler, steps, nfe, seconds) instead of text");
   cmd->add_option("--device", r->device, "auto | cpu | cuda")->capture_default_str();

@@ -60,6 +60,8 @@ Json run_eval_all(const EvalAllRequest& q) {
   run_sampling(sq);
   report["sampling"] = Json{{"sampler", config.sample.sampler}, {"num", config.sample.num},
                             {"length", config.sample.length}, {"steps", config.sample.steps},
+                            {"temperature", config.sample.temperature}, {"top_k", config.sample.top_k},
+                            {"top_p", config.sample.top_p}, {"filter", config.sample.filter},
                             {"file", samples.filename().string()}};
 
   // 2. ELBO perplexity (when the objective is a bound).

@@ -81,6 +81,13 @@ void validate(const SampleRequest& r, bool causal) {
     throw Error("unknown confidence schedule '" + r.k_schedule + "' (valid: linear, cosine)");
   if (r.inner != "ancestral" && r.inner != "confidence")
     throw Error("unknown inner sampler '" + r.inner + "' for semi_ar (valid: ancestral, confidence)");
+  if (r.filter != "x0" && r.filter != "reverse")
+    throw Error("unknown filter '" + r.filter + "' (valid: x0, reverse)");
+  const bool ancestral_inside = r.sampler == "ancestral" || r.sampler == "cached" ||
+                                (r.sampler == "semi_ar" && r.inner == "ancestral");
+  if (r.filter == "reverse" && (causal || !ancestral_inside))
+    throw Error("--filter reverse draws from the ancestral reverse step: use --sampler ancestral, cached or semi_ar "
+                "with --inner ancestral (got " + (causal ? std::string("an ar checkpoint") : "--sampler " + r.sampler) + ")");
   if (r.steps < 1) throw Error("steps must be at least 1, got " + std::to_string(r.steps));
   if (r.num < 1) throw Error("the number of samples must be at least 1");
   if (r.block_size < 1) throw Error("the semi_ar block size must be at least 1");

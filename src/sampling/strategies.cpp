@@ -43,6 +43,26 @@ at::Tensor reveal_probability(const Denoiser& d, const at::Tensor& x, const at::
   return ((a_s - a_t) / (1 - a_t)).clamp(0.0, 1.0).cpu();
 }
 
+// DiffusionBERT's decoding (predict.py → discrete_diffusion_predict_fn): every
+// masked position draws from the reverse step itself, V + 1 outcomes
+// p(x_s = v | x_t) = r·p_θ(v | x_t) and p(x_s = [MASK] | x_t) = 1 − r, with the
+// temperature and top-k/top-p applied to those V + 1 logits. A low temperature
+// then keeps positions masked until r·max p_θ outweighs 1 − r, i.e. late.
+// With temperature 1 and no filter it is the same distribution as the default.
+void reverse_step_draw(Denoiser& d, const at::Tensor& lp, const at::Tensor& masked_cpu, const at::Tensor& reveal,
+                       at::Tensor& next) {
+  const torch::Device device = next.device();
+  for (std::int64_t i = 0; i < next.size(0); ++i) {
+    const at::Tensor where = masked_cpu[i].nonzero().squeeze(1);  // (M)
+    if (where.numel() == 0) continue;
+    const at::Tensor r = reveal[i].index_select(0, where).unsqueeze(1).to(device);  // (M, 1) float64
+    const at::Tensor at_device = where.to(device);
+    at::Tensor joint = lp[i].index_select(0, at_device).to(torch::kFloat64) + torch::log(r);  // (M, V)
+    joint.narrow(1, d.special.mask, 1).copy_(torch::log1p(-r));
+    next[i].index_put_({at_device}, d.picker.pick(joint, d.gens[i]).to(device));
+  }
+}
+
 }  // namespace
 
 // A masked position at t is revealed at s < t with `reveal_probability`, its
@@ -70,7 +90,9 @@ void ancestral(Denoiser& d, at::Tensor& x, const at::Tensor& active, std::int64_
     // (V float64 per position) would otherwise cost more than the network.
     const at::Tensor masked_cpu = masked.cpu();
     at::Tensor next = x.clone();
-    for (std::int64_t i = 0; i < n_rows; ++i) {
+    if (d.request.filter == "reverse") {
+      reverse_step_draw(d, lp, masked_cpu, reveal, next);
+    } else for (std::int64_t i = 0; i < n_rows; ++i) {
       const at::Tensor u = at::rand({length}, d.gens[i], torch::kFloat64);                       // (L)
       const at::Tensor revealed = masked_cpu[i].logical_and(u < reveal[i]).nonzero().squeeze(1);  // (R)
       if (revealed.numel() == 0) continue;

@@ -325,6 +325,10 @@ TEST(Sample, BadArgumentsAreClearErrors) {
   r = run_unmask({"sample", "--checkpoint", ckpt, "--sampler", "semi_ar", "--inner", "beam"});
   EXPECT_NE(r.err.find("unknown inner sampler 'beam' for semi_ar (valid: ancestral, confidence)"), std::string::npos)
       << r.err;
+  r = run_unmask({"sample", "--checkpoint", ckpt, "--sampler", "confidence", "--filter", "reverse"});
+  EXPECT_NE(r.err.find("--filter reverse draws from the ancestral reverse step"), std::string::npos) << r.err;
+  r = run_unmask({"sample", "--checkpoint", ckpt, "--filter", "logits"});
+  EXPECT_NE(r.err.find("unknown filter 'logits' (valid: x0, reverse)"), std::string::npos) << r.err;
   r = run_unmask({"sample", "--checkpoint", ckpt, "--block-size", "0"});
   EXPECT_NE(r.err.find("block size must be at least 1"), std::string::npos) << r.err;
   write_text(dir / "empty.txt", "");

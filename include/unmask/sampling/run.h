@@ -17,6 +17,7 @@ struct SampleCliRequest {
   double temperature = -1;    // < 0: sample.temperature
   std::int64_t top_k = -1;    // < 0: sample.top_k
   double top_p = -1;          // < 0: sample.top_p
+  std::string filter;         // "": sample.filter (x0 | reverse)
   std::int64_t seed = -1;     // < 0: the config's seed
   std::string out;            // JSONL file; "" = text to stdout
   std::string device = "auto";

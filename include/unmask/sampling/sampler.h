@@ -33,6 +33,8 @@ struct SampleRequest {
   std::int64_t steps = 64;            // denoising steps (masked objectives)
   std::int64_t T = 0;                 // discrete-time model (D3PM): ancestral times lie on k/T; 0 = continuous
   PickerOptions picker;
+  std::string filter = "x0";          // where temperature/top-k/top-p apply: x0 (the x0 prediction) | reverse
+                                      // (ancestral: the reverse step's V + 1 outcomes, [MASK] included; DiffusionBERT)
   std::uint64_t seed = 0;
   std::int64_t first_index = 0;       // stream of sample i is seeded with (seed, first_index + i)
   std::vector<int> prompt;            // tokens after BOS: fixed, except [MASK] ids, which are generated (infilling)

@@ -1,9 +1,12 @@
-// Ancestral sampling of a spindle (DiffusionBERT) model follows the per-token
+// DiffusionBERT sampling. Ancestral sampling of a spindle model follows the per-token
 // reverse posterior: on a model whose predictions are known, positions that
 // predict frequent tokens are revealed earlier than positions that predict
 // rare ones, and after step n the share still masked is exactly 1 − α^i at
 // that step's time for each kind of position; with λ = 0 both kinds follow
 // the mean curve and no order appears. `semi_ar`'s inner ancestral follows it too.
+// `--filter reverse` (DiffusionBERT's predict.py decoding) is the same
+// distribution at temperature 1 and keeps positions masked until the last
+// steps at temperature 0.1.
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
@@ -12,6 +15,7 @@
 #include "unmask/diffusion/objective.h"
 #include "unmask/diffusion/spindle.h"
 #include "unmask/sampling/sampler.h"
+#include "unmask/util/error.h"
 
 namespace unmask {
 namespace {
@@ -66,9 +70,13 @@ struct Order {
   at::Tensor frequent, rare;  // (N, L/2) reveal steps of each kind of position
 };
 
-Order sample_order(const Objective& objective, const std::string& sampler, std::int64_t num) {
+Order sample_order(const Objective& objective, const std::string& sampler, std::int64_t num,
+                   const std::string& filter = "x0", double temperature = 1.0, std::int64_t top_k = 0) {
   FixedPredictions model;
   SampleRequest r;
+  r.filter = filter;
+  r.picker.temperature = temperature;
+  r.picker.top_k = top_k;
   r.sampler = sampler;
   r.num = num;
   r.length = kLength;
@@ -124,6 +132,46 @@ TEST(SpindleSampling, SemiArInnerAncestralFollowsTheSpindle) {
   const Order o = sample_order(*objective, "semi_ar", 400);
   EXPECT_LT(mean_step(o.frequent) + 3.0, mean_step(o.rare));
   expect_marginals(*objective, o);
+}
+
+TEST(SpindleSampling, ReverseFilterAtTemperatureOneIsTheSameDistribution) {
+  const auto objective = spindle_objective(0.3, token_weights());
+  const Order o = sample_order(*objective, "ancestral", 400, "reverse");
+  EXPECT_LT(mean_step(o.frequent) + 3.0, mean_step(o.rare));
+  expect_marginals(*objective, o);
+}
+
+// At temperature 0.1 a position is revealed only once r·p_θ(x̂0) outweighs the
+// 1 − r of staying masked, which r ≈ 1/k reaches in the last steps only; the
+// same temperature on the x0 prediction leaves the reveal times as they were.
+TEST(SpindleSampling, ReverseFilterAtLowTemperatureRevealsLate) {
+  const auto objective = spindle_objective(0.3, token_weights());
+  const Order late = sample_order(*objective, "ancestral", 50, "reverse", 0.1, 5);
+  const Order usual = sample_order(*objective, "ancestral", 50, "x0", 0.1, 5);
+  const double late_mean = (mean_step(late.frequent) + mean_step(late.rare)) / 2;
+  const double usual_mean = (mean_step(usual.frequent) + mean_step(usual.rare)) / 2;
+  EXPECT_GT(late_mean, 0.9 * kT) << late_mean;
+  EXPECT_LT(usual_mean, 0.7 * kT) << usual_mean;
+}
+
+TEST(SpindleSampling, ReverseFilterNeedsAnAncestralStep) {
+  const auto objective = spindle_objective(0.3, token_weights());
+  FixedPredictions model;
+  SampleRequest r;
+  r.length = 8;
+  r.steps = 4;
+  r.T = kT;
+  r.filter = "reverse";
+  for (const char* sampler : {"confidence", "first_hitting"}) {
+    r.sampler = sampler;
+    EXPECT_THROW(run_sampler(model, *objective, SpecialTokens{}, r), Error) << sampler;
+  }
+  r.sampler = "semi_ar";
+  r.inner = "confidence";
+  EXPECT_THROW(run_sampler(model, *objective, SpecialTokens{}, r), Error);
+  r.filter = "x1";
+  r.sampler = "ancestral";
+  EXPECT_THROW(run_sampler(model, *objective, SpecialTokens{}, r), Error);
 }
 
 }  // namespace

@@ -107,9 +107,11 @@ void validate_run_config(const RunConfig& c) {
           "eval.batch_size, eval.draws, eval.stride and eval.num_refs must be at least 1, eval.max_rows at least 0");
   require(c.checkpoint.keep_last >= 1 && c.checkpoint.keep_every >= 0,
           "checkpoint.keep_last must be at least 1 and checkpoint.keep_every >= 0");
-  if (d.objective == "ar")
+  if (d.objective == "ar") {
     require(m.time_conditioning == "none", "diffusion.objective=ar is not time-conditioned: set "
                                            "model.time_conditioning=none");
+    require(!c.sample.mask_bos, "sample.mask_bos applies to diffusion models: diffusion.objective=ar decodes after BOS");
+  }
 }
 
 }  // namespace unmask

@@ -90,6 +90,11 @@ template <class V> void visit(V& v, SampleConfig& c) {
           "what temperature/top-k/top-p apply to: x0 (the x0 prediction) or reverse (the ancestral reverse step, "
           "[MASK] included: DiffusionBERT's predict.py)",
           {"x0", "reverse"});
+  v.field("semi_ar_style", c.semi_ar_style,
+          "semi_ar: llada (blocks share the steps) or mdlm (the first window jointly, then each block, each with "
+          "all the steps: MDLM's sample_subs_guidance)",
+          {"llada", "mdlm"});
+  v.field("mask_bos", c.mask_bos, "start from an all-[MASK] canvas, BOS included, as MDLM's sampler does");
 }
 
 template <class V> void visit(V& v, EvalConfig& c) {

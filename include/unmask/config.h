@@ -85,6 +85,8 @@ struct SampleConfig {
   std::int64_t top_k = 0;             // 0 = off
   double top_p = 1.0;
   std::string filter = "x0";          // x0 | reverse: what temperature/top-k/top-p filter (see SampleRequest)
+  std::string semi_ar_style = "llada"; // semi_ar: llada | mdlm (see SampleRequest)
+  bool mask_bos = false;              // start from an all-[MASK] canvas, BOS included (MDLM)
 };
 
 struct EvalConfig {

@@ -17,6 +17,11 @@ void add_sample_command(CLI::App& app) {
   cmd->add_option("--block-size", r->block_size, "semi_ar: tokens per block")->capture_default_str();
   cmd->add_option("--inner", r->inner, "semi_ar: the sampler inside each block, ancestral | confidence")
       ->capture_default_str();
+  cmd->add_option("--semi-ar-style", r->semi_ar_style,
+                  "semi_ar: llada (blocks share --steps) | mdlm (the first window jointly, then each block, each "
+                  "with all --steps: MDLM's semi-AR sampler) (default: sample.semi_ar_style)");
+  cmd->add_flag("--mask-bos", r->mask_bos,
+                "start from an all-[MASK] canvas, BOS included, as MDLM does (default: sample.mask_bos)");
   cmd->add_option("--confidence", r->confidence, "confidence sampler: maxprob | margin | entropy")->capture_default_str();
   cmd->add_option("--k-schedule", r->k_schedule, "confidence sampler: linear | cosine")->capture_default_str();
   cmd->add_flag("--remask", r->remask,

@@ -62,6 +62,7 @@ Json run_eval_all(const EvalAllRequest& q) {
                             {"length", config.sample.length}, {"steps", config.sample.steps},
                             {"temperature", config.sample.temperature}, {"top_k", config.sample.top_k},
                             {"top_p", config.sample.top_p}, {"filter", config.sample.filter},
+                            {"mask_bos", config.sample.mask_bos},
                             {"file", samples.filename().string()}};
 
   // 2. ELBO perplexity (when the objective is a bound).

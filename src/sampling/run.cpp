@@ -89,6 +89,8 @@ void run_sampling(const SampleCliRequest& q) {
   r.k_schedule = q.k_schedule;
   r.remask = q.remask;
   r.inner = q.inner;
+  r.semi_ar_style = q.semi_ar_style.empty() ? config.sample.semi_ar_style : q.semi_ar_style;
+  r.mask_bos = q.mask_bos || config.sample.mask_bos;
   r.block_size = q.block_size;
   // Positions the model was built for; semi_ar slides a window of this size over longer text.
   r.context = config.model.max_length - (config.model.time_conditioning == "prefix" ? 1 : 0);  // a prefix time token takes one

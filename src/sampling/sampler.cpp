@@ -38,7 +38,7 @@ at::Tensor canvas(const SampleRequest& r, const SpecialTokens& special, const to
   at::Tensor x = torch::full({r.num, r.length}, special.mask, torch::kLong);
   auto* p = x.data_ptr<std::int64_t>();
   for (std::int64_t i = 0; i < r.num; ++i) {
-    p[i * r.length] = special.bos;
+    if (!r.mask_bos) p[i * r.length] = special.bos;
     const auto& prompt = prompt_of(r, i);
     for (std::size_t j = 0; j < prompt.size(); ++j) p[i * r.length + 1 + static_cast<std::int64_t>(j)] = prompt[j];
   }
@@ -88,6 +88,9 @@ void validate(const SampleRequest& r, bool causal) {
   if (r.filter == "reverse" && (causal || !ancestral_inside))
     throw Error("--filter reverse draws from the ancestral reverse step: use --sampler ancestral, cached or semi_ar "
                 "with --inner ancestral (got " + (causal ? std::string("an ar checkpoint") : "--sampler " + r.sampler) + ")");
+  if (r.semi_ar_style != "llada" && r.semi_ar_style != "mdlm")
+    throw Error("unknown semi_ar style '" + r.semi_ar_style + "' (valid: llada, mdlm)");
+  if (r.mask_bos && causal) throw Error("an ar checkpoint decodes after BOS: --mask-bos applies to diffusion models");
   if (r.steps < 1) throw Error("steps must be at least 1, got " + std::to_string(r.steps));
   if (r.num < 1) throw Error("the number of samples must be at least 1");
   if (r.block_size < 1) throw Error("the semi_ar block size must be at least 1");
@@ -179,12 +182,19 @@ SampleResult run_sampler(BackboneImpl& model, const Objective& objective, const 
   } else if (r.sampler == "semi_ar") {
     // Blocks left to right, earlier ones fixed. The model sees the whole
     // canvas (later blocks still masked) when it fits its context, else a
-    // window of `context` positions ending at the block (MDLM semi-AR).
+    // window of `context` positions ending at the block. llada: blocks of
+    // `block_size` share the steps. mdlm (diffusion.py sample_subs_guidance):
+    // the first window is denoised jointly, then each block of `block_size`
+    // (MDLM's stride_length) in a window that slides by it, each with all the steps.
     const std::int64_t context = r.context > 0 ? std::min(r.context, r.length) : r.length;
-    const std::int64_t blocks = (r.length - 1 + r.block_size - 1) / r.block_size;
-    const std::int64_t steps = std::max<std::int64_t>(1, r.steps / blocks);
-    for (std::int64_t b = 0; b < blocks; ++b) {
-      const std::int64_t begin = 1 + b * r.block_size, end = std::min(begin + r.block_size, r.length);
+    const bool mdlm_style = r.semi_ar_style == "mdlm";
+    std::vector<std::pair<std::int64_t, std::int64_t>> spans;  // [begin, end) of each block
+    std::int64_t pos = mdlm_style ? context : std::min(1 + r.block_size, r.length);
+    spans.emplace_back(r.mask_bos ? 0 : 1, pos);
+    for (; pos < r.length; pos += r.block_size) spans.emplace_back(pos, std::min(pos + r.block_size, r.length));
+    const auto blocks = static_cast<std::int64_t>(spans.size());
+    const std::int64_t steps = mdlm_style ? r.steps : std::max<std::int64_t>(1, r.steps / blocks);
+    for (const auto& [begin, end] : spans) {
       const std::int64_t w0 = std::clamp<std::int64_t>(end - context, 0, r.length - context);
       at::Tensor window = x.narrow(1, w0, context).clone();  // (N, C)
       at::Tensor active = torch::zeros({context}, torch::TensorOptions().dtype(torch::kBool).device(device));
@@ -211,7 +221,8 @@ std::string decode_sample(const Tokenizer& tokenizer, const at::Tensor& row, boo
   std::string text;
   std::vector<int> ids;
   const auto* p = row.data_ptr<std::int64_t>();
-  for (std::int64_t i = 1; i <= row.numel(); ++i) {
+  // Position 0 is BOS, unless it was generated (--mask-bos) as something else.
+  for (std::int64_t i = row.numel() > 0 && p[0] != tokenizer.special().bos ? 0 : 1; i <= row.numel(); ++i) {
     if (i == row.numel() || p[i] == tokenizer.special().eos) {
       text += tokenizer.decode(ids);
       ids.clear();

@@ -68,6 +68,7 @@ void Trainer::Impl::print_samples() {
   r.picker.top_k = c.sample.top_k;
   r.picker.top_p = c.sample.top_p;
   r.filter = c.sample.filter;
+  r.mask_bos = c.sample.mask_bos && !objective->causal();
   r.T = c.diffusion.T;  // discrete-time models step on their grid k/T
   r.seed = static_cast<std::uint64_t>(c.seed) + static_cast<std::uint64_t>(step);
   if (ema) ema->swap_in(*model);

@@ -302,6 +302,59 @@ TEST(Sampler, SemiArSlidesAWindowPastTheModelContext) {
   }
 }
 
+// MDLM's semi-AR (sample_subs_guidance): the first window is denoised jointly
+// with all the steps, then each block in a window sliding by it, again with
+// all the steps; every block is finished before the next one starts.
+TEST(Sampler, SemiArMdlmStyleDenoisesTheFirstWindowJointly) {
+  TinySetup s;
+  SampleRequest r;
+  r.sampler = "semi_ar";
+  r.semi_ar_style = "mdlm";
+  r.num = 4;
+  r.length = 40;
+  r.context = 16;
+  r.block_size = 8;
+  r.steps = 6;
+  const SampleResult out = run_sampler(*s.model, *s.objective, SpecialTokens{}, r);
+  EXPECT_FALSE((out.ids == 4).any().item<bool>());
+  const std::vector<std::pair<std::int64_t, std::int64_t>> spans = {{1, 16}, {16, 24}, {24, 32}, {32, 40}};
+  bool spread = false;  // the first window takes several steps, not one block at a time
+  for (std::int64_t i = 0; i < r.num; ++i) {
+    const at::Tensor steps = out.reveal_step[i];
+    for (std::size_t k = 0; k + 1 < spans.size(); ++k)
+      EXPECT_LT(steps.slice(0, spans[k].first, spans[k].second).max().item<std::int64_t>(),
+                steps.slice(0, spans[k + 1].first, spans[k + 1].second).min().item<std::int64_t>());
+    const at::Tensor first = steps.slice(0, 1, 16);
+    spread = spread || first.max().item<std::int64_t>() - first.min().item<std::int64_t>() >= 2;
+    EXPECT_LE(first.max().item<std::int64_t>(), 6);
+  }
+  EXPECT_TRUE(spread);
+  EXPECT_GT(out.network_calls, 6);  // each block has all 6 steps, not a share of them
+  EXPECT_LE(out.network_calls, 4 * 6);
+}
+
+// --mask-bos starts from an all-[MASK] canvas (MDLM's prior): position 0 is
+// generated like any other; an ar checkpoint refuses it.
+TEST(Sampler, MaskBosGeneratesPositionZero) {
+  TinySetup s;
+  SampleRequest r;
+  r.num = 3;
+  r.length = 10;
+  r.steps = 5;
+  r.mask_bos = true;
+  const SampleResult out = run_sampler(*s.model, *s.objective, SpecialTokens{}, r);
+  EXPECT_FALSE((out.ids == 4).any().item<bool>());
+  EXPECT_TRUE((out.reveal_step.select(1, 0) > 0).all().item<bool>());
+  ObjectiveContext ctx;
+  ctx.vocab_size = 50;
+  ctx.diffusion.objective = "ar";
+  EXPECT_THROW(run_sampler(*s.model, *make_objective(ctx), SpecialTokens{}, r), Error);
+  r.mask_bos = false;
+  r.sampler = "semi_ar";
+  r.semi_ar_style = "gpt";
+  EXPECT_THROW(run_sampler(*s.model, *s.objective, SpecialTokens{}, r), Error);
+}
+
 // One prompt per sample (--prompt-file), also for ragged AR decoding.
 TEST(Sampler, PerSamplePromptsAreKeptInDiffusionAndArDecoding) {
   TinySetup s;

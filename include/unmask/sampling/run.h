@@ -27,6 +27,8 @@ struct SampleCliRequest {
   bool remask = false;                 // confidence sampler: low-confidence tokens may be re-masked
   std::int64_t block_size = 16;        // semi_ar sampler: tokens per block
   std::string inner = "ancestral";     // semi_ar sampler: ancestral | confidence inside each block
+  std::string semi_ar_style;           // "": sample.semi_ar_style (llada | mdlm)
+  bool mask_bos = false;               // true: BOS starts masked (else sample.mask_bos)
   bool cuda_graph = false;             // capture the denoiser call in a CUDA graph (CUDA only)
   bool show_steps = false;             // print the canvas of the first sample after every step (stderr)
 };

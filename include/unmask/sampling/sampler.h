@@ -44,6 +44,9 @@ struct SampleRequest {
   bool remask = false;                // confidence: revealed low-confidence tokens may go back to [MASK]
   std::int64_t block_size = 16;       // semi_ar: tokens per block (steps are shared out among blocks)
   std::string inner = "ancestral";    // semi_ar: the sampler of each block (ancestral | confidence)
+  std::string semi_ar_style = "llada";  // semi_ar: llada (blocks share the steps) | mdlm (the first window
+                                        // jointly, then each block, each with all the steps)
+  bool mask_bos = false;              // start with BOS masked too, as MDLM's all-[MASK] prior (not for ar)
   std::int64_t context = 0;           // positions the model sees at once (0 = length); semi_ar slides a window when length exceeds it
   bool stop_at_eos = false;           // ar: stop once every sample has produced EOS (the rest is [PAD])
   bool cuda_graph = false;            // capture the denoiser call in a CUDA graph (CUDA only)

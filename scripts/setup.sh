@@ -8,6 +8,7 @@
 #                     use your own LibTorch (e.g. a CPU build) instead of the PyPI wheel
 #   UNMASK_SKIP_APT=1 do not touch Debian packages (you installed them yourself)
 #   UNMASK_SKIP_BUILD=1  stop after installing
+#   UNMASK_SANITIZE=ON   instrument unmask with ASan + UBSan (use a separate UNMASK_BUILD_DIR)
 set -euo pipefail
 
 TORCH_VERSION=2.12.1   # the PyPI wheel is built against CUDA 13.0, like the system toolkit
@@ -71,7 +72,8 @@ fi
 [[ "${UNMASK_SKIP_BUILD:-0}" == 1 ]] && exit 0
 
 # ---- configure and build -----------------------------------------------------
-CMAKE_ARGS=(-S "$ROOT" -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE="${CMAKE_BUILD_TYPE:-Release}")
+CMAKE_ARGS=(-S "$ROOT" -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE="${CMAKE_BUILD_TYPE:-Release}"
+            -DUNMASK_SANITIZE="${UNMASK_SANITIZE:-OFF}")
 [[ -n "$TORCH_PREFIX" ]] && CMAKE_ARGS+=("-DCMAKE_PREFIX_PATH=$TORCH_PREFIX")
 [[ -n "${UNMASK_PYTHON:-}" ]] && CMAKE_ARGS+=("-DUNMASK_PYTHON=$UNMASK_PYTHON")
 # The CUDA-enabled wheel's CMake config needs a CUDA toolkit at configure time.

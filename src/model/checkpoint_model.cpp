@@ -27,6 +27,7 @@ CheckpointModel load_checkpoint_model(const fs::path& spec, const std::string& d
   CheckpointModel m;
   m.device = resolve_device(device);
   m.dir = find_checkpoint(spec);
+  verify_checkpoint(m.dir);
   ConfigBuilder builder;
   builder.merge_file((m.dir / "config.json").string());
   m.config = builder.build();

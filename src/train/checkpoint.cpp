@@ -57,6 +57,7 @@ CheckpointWriter::CheckpointWriter(const fs::path& run_dir, std::int64_t step)
     : run_dir_(run_dir), step_(step), staging_(checkpoints_dir(run_dir) / checkpoint_name(step), true) {}
 
 void CheckpointWriter::commit(const CheckpointConfig& retention) {
+  write_checkpoint_manifest(staging_.path());
   staging_.commit();
   write_file_atomic(checkpoints_dir(run_dir_) / kLatestPointer, checkpoint_name(step_) + "\n");
   const auto steps = checkpoint_steps(run_dir_);

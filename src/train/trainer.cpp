@@ -162,6 +162,7 @@ std::int64_t Trainer::run() {
   Impl& m = *impl_;
   const RunConfig& c = m.config();
   fs::create_directories(m.run_dir);
+  if (m.dp->is_main()) m.lock = std::make_unique<RunLock>(m.run_dir);  // a second trainer on this run refuses
   if (m.options.resume.empty()) {
     if (!checkpoint_steps(m.run_dir).empty())
       throw Error(m.run_dir.string() + " already has checkpoints: pass --resume to continue it, or choose another --out");

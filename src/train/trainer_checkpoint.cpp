@@ -61,6 +61,7 @@ void Trainer::Impl::check_compatible(const fs::path& ckpt) const {
 }
 
 void Trainer::Impl::load_checkpoint(const fs::path& ckpt) {
+  verify_checkpoint(ckpt);
   check_compatible(ckpt);
   load_named_tensors(*model, load_safetensors(ckpt / "model.safetensors").tensors, (ckpt / "model.safetensors").string());
   if (ema) {

@@ -17,6 +17,7 @@
 #include "unmask/tokenizer/tokenizer.h"
 #include "unmask/train/ema.h"
 #include "unmask/train/trainer.h"
+#include "unmask/util/run_lock.h"
 
 namespace unmask {
 
@@ -41,6 +42,7 @@ struct Trainer::Impl {
   std::int64_t step = 0, nonfinite_in_a_row = 0;
   double elapsed_before = 0;  // seconds trained before a resume
   std::ofstream metrics;
+  std::unique_ptr<RunLock> lock;  // rank 0: held while this trainer writes the run directory
 
   void setup();
   void build_optimizer();

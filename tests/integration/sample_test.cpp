@@ -337,6 +337,9 @@ TEST(Sample, BadArgumentsAreClearErrors) {
   fs::copy(trained("mdlm") / "checkpoints" / "step-0000020", dir / "ckpt", fs::copy_options::recursive);
   fs::remove_all(dir / "ckpt" / "tokenizer");
   r = run_unmask({"sample", "--checkpoint", (dir / "ckpt").string()});
+  EXPECT_NE(r.err.find("is missing tokenizer/tokenizer.json (listed in its manifest)"), std::string::npos) << r.err;
+  fs::remove(dir / "ckpt" / "manifest.json");  // a checkpoint from before manifests
+  r = run_unmask({"sample", "--checkpoint", (dir / "ckpt").string()});
   EXPECT_NE(r.err.find("has no tokenizer"), std::string::npos) << r.err;
   r = run_unmask({"sample", "--checkpoint", (dir / "nothing").string()});
   EXPECT_NE(r.err.find("no checkpoint at"), std::string::npos) << r.err;

@@ -6,6 +6,8 @@
 //                                   rng.safetensors, trainer.json, config.json,
 //                                   tokenizer/, token_counts.safetensors (spindle)
 //   RUN/checkpoints/latest          name of the newest complete checkpoint
+//   RUN/checkpoints/step-N/manifest.json  bytes and SHA-256 of every other file
+//   RUN/lock                        held by the trainer that writes the run
 //
 // A checkpoint is written under a temporary name and renamed when complete;
 // `latest` is rewritten (atomically) only after that, so a run killed while
@@ -35,8 +37,16 @@ std::vector<std::int64_t> checkpoint_steps(const std::filesystem::path& run_dir)
 // `latest`), a checkpoints/ directory, or a checkpoint directory itself.
 std::filesystem::path find_checkpoint(const std::filesystem::path& spec);
 
-// Builds RUN/checkpoints/step-N under a temporary name; commit() publishes it,
-// moves `latest` and prunes old checkpoints (keep the last K, plus every M-th).
+// Writes DIR/manifest.json: the size and SHA-256 of every file under DIR.
+void write_checkpoint_manifest(const std::filesystem::path& dir);
+// Checks a checkpoint against its manifest: Error naming the first file that
+// is missing, truncated, grown or changed. A checkpoint without a manifest
+// (written before manifests existed) is not checked.
+void verify_checkpoint(const std::filesystem::path& dir);
+
+// Builds RUN/checkpoints/step-N under a temporary name; commit() writes its
+// manifest, publishes it, moves `latest` and prunes old checkpoints (keep the
+// last K, plus every M-th).
 class CheckpointWriter {
  public:
   CheckpointWriter(const std::filesystem::path& run_dir, std::int64_t step);

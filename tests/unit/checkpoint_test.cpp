@@ -1,0 +1,135 @@
+// Checkpoint files on disk: the manifest written at commit catches a missing,
+// truncated, grown or bit-flipped file with a message naming it; `latest`
+// pointing nowhere is an error; the run lock lets one trainer in at a time
+// and is free again once its holder is gone.
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <fstream>
+
+#include "test_util.h"
+#include "unmask/train/checkpoint.h"
+#include "unmask/util/error.h"
+#include "unmask/util/run_lock.h"
+
+namespace unmask {
+namespace {
+
+using namespace unmask::test;
+
+// A published checkpoint with a few files, one in a subdirectory.
+fs::path make_checkpoint(const TempDir& run) {
+  CheckpointWriter w(run.path(), 7);
+  write_text(w.file("model.safetensors"), std::string(4096, 'w'));
+  write_text(w.file("trainer.json"), "{\"step\": 7}\n");
+  fs::create_directory(w.file("tokenizer"));
+  write_text(w.file("tokenizer") / "tokenizer.json", "{}");
+  w.commit(CheckpointConfig{});
+  return find_checkpoint(run.path());
+}
+
+std::string error_of(const fs::path& ckpt) {
+  try {
+    verify_checkpoint(ckpt);
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "";
+}
+
+TEST(CheckpointManifest, AnIntactCheckpointPasses) {
+  TempDir run;
+  const fs::path ckpt = make_checkpoint(run);
+  EXPECT_TRUE(fs::exists(ckpt / "manifest.json"));
+  EXPECT_EQ(error_of(ckpt), "");
+  EXPECT_NE(read_text(ckpt / "manifest.json").find("tokenizer/tokenizer.json"), std::string::npos);
+}
+
+TEST(CheckpointManifest, AFlippedByteIsNamed) {
+  TempDir run;
+  const fs::path ckpt = make_checkpoint(run);
+  {
+    std::fstream f(ckpt / "model.safetensors", std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(2000);
+    f.put('x');
+  }
+  const std::string e = error_of(ckpt);
+  EXPECT_NE(e.find("model.safetensors changed after it was written (SHA-256 mismatch)"), std::string::npos) << e;
+}
+
+TEST(CheckpointManifest, TruncatedGrownAndMissingFilesAreNamed) {
+  TempDir run;
+  const fs::path ckpt = make_checkpoint(run);
+  fs::resize_file(ckpt / "model.safetensors", 100);
+  std::string e = error_of(ckpt);
+  EXPECT_NE(e.find("model.safetensors has 100 bytes, 4096 when it was written (truncated)"), std::string::npos) << e;
+  write_text(ckpt / "model.safetensors", std::string(5000, 'w'));
+  e = error_of(ckpt);
+  EXPECT_NE(e.find("(grown)"), std::string::npos) << e;
+  fs::remove(ckpt / "model.safetensors");
+  e = error_of(ckpt);
+  EXPECT_NE(e.find("is missing model.safetensors"), std::string::npos) << e;
+  write_text(ckpt / "manifest.json", "{\"files\": ");
+  e = error_of(ckpt);
+  EXPECT_NE(e.find("manifest.json is corrupt"), std::string::npos) << e;
+}
+
+TEST(CheckpointManifest, LatestPointingNowhereIsAnError) {
+  TempDir run;
+  make_checkpoint(run);
+  write_text(run / "checkpoints" / "latest", "step-0000099\n");
+  try {
+    find_checkpoint(run.path());
+    ADD_FAILURE() << "a dangling latest must be refused";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("names step-0000099, which is not a complete checkpoint"), std::string::npos)
+        << e.what();
+  }
+}
+
+TEST(RunLock, OneHolderAtATime) {
+  TempDir run;
+  {
+    const RunLock first(run.path());
+    try {
+      const RunLock second(run.path());
+      ADD_FAILURE() << "a second lock on the same run must be refused";
+    } catch (const Error& e) {
+      const std::string msg = e.what();
+      EXPECT_NE(msg.find("is in use by another unmask train (pid " + std::to_string(::getpid())), std::string::npos)
+          << msg;
+      EXPECT_NE(msg.find("choose another --out"), std::string::npos) << msg;
+    }
+  }
+  const RunLock again(run.path());  // released with its holder
+}
+
+// A holder killed with SIGKILL leaves the file but not the lock.
+TEST(RunLock, AKilledHolderLeavesNoLock) {
+  TempDir run;
+  int ready[2];
+  ASSERT_EQ(::pipe(ready), 0);
+  const pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    const RunLock held(run.path());
+    const char c = 'x';
+    if (::write(ready[1], &c, 1) != 1) ::_exit(2);
+    ::pause();
+    ::_exit(0);
+  }
+  char c = 0;
+  ASSERT_EQ(::read(ready[0], &c, 1), 1);
+  EXPECT_THROW(RunLock(run.path()), Error);
+  ::kill(child, SIGKILL);
+  int status = 0;
+  ::waitpid(child, &status, 0);
+  EXPECT_TRUE(fs::exists(run / "lock"));
+  EXPECT_NO_THROW(RunLock(run.path()));
+  ::close(ready[0]);
+  ::close(ready[1]);
+}
+
+}  // namespace
+}  // namespace unmask

@@ -21,7 +21,7 @@ class Autoregressive : public Objective {
   Noised corrupt(const Batch& batch, at::Generator&) const override {
     const at::Tensor& x0 = batch.tokens;
     return {x0, torch::zeros({x0.size(0)}, x0.options().dtype(torch::kFloat32)), at::Tensor(),
-            torch::zeros_like(x0, torch::kBool)};
+            torch::zeros_like(x0, torch::kBool), {}};
   }
 
   LossOutput loss(const at::Tensor& logits, const Batch& batch, const Noised&) const override {

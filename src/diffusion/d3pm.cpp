@@ -46,7 +46,7 @@ class D3pm : public Objective {
     const at::Tensor& x0 = batch.tokens;
     auto [x_t, masked] = mask_tokens(x0, schedule_->token_alpha(t, x0, batch.pad_mask), batch.pad_mask,
                                      special_.mask, gen);
-    return {x_t, time_condition(t), t, masked};
+    return {x_t, time_condition(t), t, masked, {}};
   }
 
   LossOutput loss(const at::Tensor& logits, const Batch& batch, const Noised& n) const override {

@@ -35,7 +35,7 @@ class Mdlm : public Objective {
     const at::Tensor& x0 = batch.tokens;
     const at::Tensor keep = schedule_->token_alpha(t, x0, batch.pad_mask);  // (B, L)
     auto [x_t, masked] = mask_tokens(x0, keep, batch.pad_mask, special_.mask, gen);
-    return {x_t, schedule_->sigma(t).to(torch::kFloat32), t, masked};
+    return {x_t, schedule_->sigma(t).to(torch::kFloat32), t, masked, {}};
   }
 
   LossOutput loss(const at::Tensor& logits, const Batch& batch, const Noised& n) const override {

@@ -35,7 +35,7 @@ class MaskedLm : public Objective {
     const at::Tensor keep = torch::full({1, 1}, 1.0 - ratio, torch::TensorOptions().dtype(torch::kFloat64).device(x0.device()));
     auto [x_t, masked] = mask_tokens(x0, keep, batch.pad_mask, special_.mask, gen, protect);
     const auto opts = torch::TensorOptions().dtype(torch::kFloat32).device(x0.device());
-    return {x_t, torch::zeros({B}, opts), torch::full({B}, ratio, opts), masked};
+    return {x_t, torch::zeros({B}, opts), torch::full({B}, ratio, opts), masked, {}};
   }
 
   LossOutput loss(const at::Tensor& logits, const Batch& batch, const Noised& n) const override {

@@ -23,6 +23,29 @@ using eval_detail::stats_json;
 
 namespace {
 
+// All outputs of one `eval all` are written under temporary names and renamed
+// into place together at the end, so a failure part-way (a full disk, a bad
+// reference file) leaves the previous outputs as they were.
+class PendingOutputs {
+ public:
+  fs::path add(const fs::path& final_path) {
+    files_.emplace_back(temp_sibling(final_path), final_path);
+    return files_.back().first;
+  }
+  void publish() {
+    for (const auto& [tmp, final_path] : files_) fs::rename(tmp, final_path);
+    files_.clear();
+  }
+  ~PendingOutputs() {
+    std::error_code ec;
+    for (const auto& file : files_) fs::remove(file.first, ec);
+  }
+
+ private:
+  std::vector<std::pair<fs::path, fs::path>> files_;  // (temporary, final)
+};
+
+
 // BLEU segments are lines: samples and documents with line breaks become one line.
 std::string one_line(std::string text) {
   for (char& c : text)
@@ -49,12 +72,14 @@ Json run_eval_all(const EvalAllRequest& q) {
                                                                                  : ckpt_dir;
   fs::create_directories(out_dir);
   Json report{{"checkpoint", ckpt_dir.string()}};
+  PendingOutputs outputs;
 
   // 1. Samples with the configured sampler.
   const fs::path samples = out_dir / "eval-samples.jsonl";
+  const fs::path samples_tmp = outputs.add(samples);  // read back below under this name
   SampleCliRequest sq;
   sq.checkpoint = ckpt_dir.string();
-  sq.out = samples.string();
+  sq.out = samples_tmp.string();
   sq.device = q.device;
   log::info("eval all: sampling " + std::to_string(config.sample.num) + " texts with " + config.sample.sampler);
   run_sampling(sq);
@@ -81,7 +106,7 @@ Json run_eval_all(const EvalAllRequest& q) {
   const auto tokenizer = load_tokenizer(ckpt_dir / "tokenizer");
   std::vector<std::string> hyps;
   std::vector<std::vector<std::int64_t>> content;
-  for (auto& s : read_samples(samples, *tokenizer, false)) {
+  for (auto& s : read_samples(samples_tmp, *tokenizer, false)) {
     content.push_back(std::move(s.content));
     // Samples of packed (wrap) models show document ends as " [EOS] "; BLEU sees words only.
     for (std::size_t at; (at = s.text.find(" [EOS] ")) != std::string::npos;) s.text.replace(at, 7, " ");
@@ -127,17 +152,19 @@ Json run_eval_all(const EvalAllRequest& q) {
     report["gen_ppl"] = Json{{"skipped", "no AR scorer (give --scorer or eval.scorer)"}};
   } else {
     EvalGenPplRequest gq;
-    gq.samples = samples.string();
+    gq.samples = samples_tmp.string();
     gq.scorer = scorer;
     gq.device = q.device;
     gq.retokenize = true;
     Json g = run_eval_gen_ppl(gq);
     g.erase("per_sample");
+    if (g.contains("samples")) g["samples"] = samples.string();
     report["gen_ppl"] = g;
   }
 
-  write_file_atomic(out_dir / "eval.json", report.dump(2) + "\n");
-  write_file_atomic(out_dir / "eval.md", eval_markdown(report));
+  write_file_atomic(outputs.add(out_dir / "eval.json"), report.dump(2) + "\n");
+  write_file_atomic(outputs.add(out_dir / "eval.md"), eval_markdown(report));
+  outputs.publish();
   report["written"] = Json{(out_dir / "eval.json").string(), (out_dir / "eval.md").string()};
   return report;
 }

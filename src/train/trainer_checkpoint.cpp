@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <cstdlib>
+#include <sstream>
 #include <thread>
 
 #include "trainer_impl.h"
@@ -135,7 +136,13 @@ void Trainer::Impl::save_checkpoint(double elapsed) {
   for (const auto& b : model->named_buffers()) tensors.emplace_back(b.key(), b.value());
   save_safetensors(w.file("model.safetensors"), tensors, {{"format", "unmask-model"}});
   if (ema) save_safetensors(w.file("ema.safetensors"), ema->state());
-  torch::save(*optimizer, w.file("optimizer.pt").string());
+  {
+    // Serialised in memory, then written by our checked writer: LibTorch's
+    // file writer aborts the process when the disk fills (it throws from a destructor).
+    std::ostringstream bytes;
+    torch::save(*optimizer, bytes);
+    write_file_atomic(w.file("optimizer.pt"), bytes.str());
+  }
   save_safetensors(w.file("rng.safetensors"), rng);
   if (!token_counts.empty())
     save_safetensors(w.file("token_counts.safetensors"), {{"counts", torch::tensor(token_counts, torch::kLong)}});

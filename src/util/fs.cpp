@@ -37,12 +37,15 @@ void write_file_atomic(const fs::path& path, const std::string& content) {
   {
     std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
     if (!out) throw Error("cannot write " + path.string() + ": " + std::strerror(errno));
+    errno = 0;
     out.write(content.data(), static_cast<std::streamsize>(content.size()));
-    out.flush();
-    if (!out) {
+    out.close();  // a full disk may only show here
+    if (out.fail()) {
+      const int err = errno;
       std::error_code ec;
       fs::remove(tmp, ec);
-      throw Error("error while writing " + path.string());
+      throw Error("cannot write " + path.string() + ": " + (err ? std::strerror(err) : "write failed") +
+                  " (disk full or over a file-size limit?); nothing was written");
     }
   }
   std::error_code ec;

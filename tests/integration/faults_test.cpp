@@ -1,7 +1,9 @@
 // Faults around a run directory, end to end: a second trainer on a run that
-// is being trained refuses (the lock), and a checkpoint damaged on disk is
+// is being trained refuses (the lock); a checkpoint damaged on disk is
 // refused by `train --resume`, `sample` and `eval` with a message naming the
-// file, while the run's other checkpoints stay usable.
+// file, while the run's other checkpoints stay usable; a full disk (a
+// file-size limit, RLIMIT_FSIZE) during a checkpoint, a `data prepare` or an
+// `eval all` is a clear error that leaves the previous state as it was.
 #include <gtest/gtest.h>
 #include <signal.h>
 
@@ -24,6 +26,73 @@ fs::path write_config(const fs::path& dir, std::int64_t max_steps) {
               "device": "cpu", "threads": 1},
     "sample": {"num": 1, "length": 16, "steps": 4}})");
   return path;
+}
+
+// Runs unmask with writes limited to `kb` KiB per file: SIGXFSZ ignored, so a
+// write past the limit fails with EFBIG as it would on a full disk.
+RunResult run_with_full_disk(int kb, const std::vector<std::string>& args) {
+  auto quote = [](const std::string& a) {
+    std::string q = "'";
+    for (char c : a) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
+    return q + "'";
+  };
+  std::string cmd = "ulimit -f " + std::to_string(kb) + "; trap '' XFSZ; exec " + quote(UNMASK_BINARY) + " --log-level warn";
+  for (const auto& a : args) cmd += " " + quote(a);
+  return run_command(cmd);
+}
+
+bool has_temporaries(const fs::path& dir) {
+  for (const auto& name : list_tree(dir))
+    if (name.find(".tmp-") != std::string::npos) return true;
+  return false;
+}
+
+TEST(Faults, DiskFullDuringACheckpointKeepsThePreviousOne) {
+  TempDir dir;
+  const fs::path config = write_config(dir.path(), 4), run = dir / "run";
+  ASSERT_EQ(run_unmask({"train", "--config", config.string(), "--out", run.string()}).code, 0);
+  // The next checkpoint (weights 0.6 MB, optimizer state 1.2 MB) does not fit under 600 KiB a file.
+  const auto r = run_with_full_disk(600, {"train", "--config", config.string(), "--out", run.string(), "--resume",
+                                          "--set", "train.max_steps=8"});
+  EXPECT_EQ(r.code, 1) << r.err;
+  EXPECT_NE(r.err.find("File too large (disk full or over a file-size limit?); nothing was written"),
+            std::string::npos)
+      << r.err;
+  EXPECT_EQ(read_text(run / "checkpoints" / "latest"), "step-0000004\n");
+  EXPECT_FALSE(fs::exists(run / "checkpoints" / "step-0000008"));
+  EXPECT_FALSE(has_temporaries(run)) << run;
+  EXPECT_EQ(run_unmask({"sample", "--checkpoint", run.string()}).code, 0);
+  const auto resumed = run_unmask({"train", "--config", config.string(), "--out", run.string(), "--resume", "--set",
+                                   "train.max_steps=8"});
+  EXPECT_EQ(resumed.code, 0) << resumed.err;
+  EXPECT_EQ(read_text(run / "checkpoints" / "latest"), "step-0000008\n");
+}
+
+TEST(Faults, DiskFullDuringDataPrepareLeavesNothing) {
+  TempDir dir;
+  std::string text;
+  for (int i = 0; i < 20000; ++i) text += "the quick brown fox " + std::to_string(i) + " jumps over the lazy dog\n";
+  write_text(dir / "corpus.txt", text);
+  const auto r = run_with_full_disk(64, {"data", "prepare", "--input", (dir / "corpus.txt").string(), "--tokenizer",
+                                         fortune_tokenizer().string(), "--out", (dir / "data").string()});
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("disk full"), std::string::npos) << r.err;
+  EXPECT_FALSE(fs::exists(dir / "data"));
+  EXPECT_FALSE(has_temporaries(dir.path()));
+}
+
+TEST(Faults, DiskFullDuringEvalAllIsAClearError) {
+  TempDir dir;
+  const fs::path config = write_config(dir.path(), 4), run = dir / "run";
+  ASSERT_EQ(run_unmask({"train", "--config", config.string(), "--out", run.string()}).code, 0);
+  const auto r = run_with_full_disk(1, {"eval", "all", "--checkpoint", run.string(), "--out", (dir / "eval").string(),
+                                        "--max-rows", "8"});
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("File too large"), std::string::npos) << r.err;
+  // Nothing is published unless everything was written.
+  EXPECT_FALSE(fs::exists(dir / "eval" / "eval-samples.jsonl"));
+  EXPECT_FALSE(fs::exists(dir / "eval" / "eval.json"));
+  EXPECT_FALSE(has_temporaries(dir.path()));
 }
 
 TEST(Faults, ASecondTrainerOnTheSameRunRefuses) {

@@ -41,6 +41,11 @@ def pinned(path):
     text = open(path, encoding="utf-8").read()
     tests = [(m.start(), m.group(1), m.group(2)) for m in re.finditer(r"TEST(?:_F)?\((\w+), (\w+)\)", text)]
     for m in re.finditer(r'find\("((?:[^"\\]|\\.)*)"', text):
+        # Only messages a test requires to appear: the assertion around the
+        # find is EXPECT_NE/ASSERT_NE (..., npos), not EXPECT_EQ (absent).
+        last = max(text.rfind("EXPECT_", 0, m.start()), text.rfind("ASSERT_", 0, m.start()))
+        if last < 0 or text[last + 7:last + 10] != "NE(":
+            continue
         before = [t for t in tests if t[0] < m.start()]
         if not before:
             continue

@@ -1,6 +1,7 @@
 // `unmask`: one binary, subcommands per DESIGN.md §4. Bad input ends with one
 // line on stderr and a non-zero exit: 1 for errors in the work, 2 for usage.
 #include <cstdio>
+#include <filesystem>
 #include <iostream>
 
 #include "commands.h"
@@ -61,6 +62,13 @@ int main(int argc, char** argv) {
     run();
   } catch (const Error& e) {
     std::fprintf(stderr, "unmask: error: %s\n", e.what());
+    return 1;
+  } catch (const std::filesystem::filesystem_error& e) {
+    // An output directory that cannot be made or written (read-only, under
+    // /proc, a missing parent on another mount): the operation and the path.
+    std::string what = e.what();
+    if (what.rfind("filesystem error: ", 0) == 0) what = what.substr(18);
+    std::fprintf(stderr, "unmask: error: %s\n", what.c_str());
     return 1;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "unmask: internal error: %s\n", e.what());

@@ -76,7 +76,9 @@ StagingDir::StagingDir(fs::path final_path, bool overwrite)
   if (ec) throw Error("cannot create directory " + parent.string() + ": " + ec.message());
   temp_ = temp_sibling(final_);
   fs::create_directory(temp_, ec);
-  if (ec) throw Error("cannot create directory " + temp_.string() + ": " + ec.message());
+  if (ec)
+    throw Error("cannot create " + final_.string() + " (under the temporary name " + temp_.filename().string() +
+                "): " + ec.message());
 }
 
 StagingDir::~StagingDir() {

@@ -95,6 +95,22 @@ TEST(Faults, DiskFullDuringEvalAllIsAClearError) {
   EXPECT_FALSE(has_temporaries(dir.path()));
 }
 
+// Output directories that cannot be made: one line naming the operation and
+// the path (not an "internal error"). /proc refuses new entries even to root.
+TEST(Faults, UnwritableOutputDirectoriesAreClearErrors) {
+  TempDir dir;
+  const fs::path config = write_config(dir.path(), 4);
+  for (const std::vector<std::string>& args :
+       {std::vector<std::string>{"train", "--config", config.string(), "--out", "/proc/unmask-run"},
+        std::vector<std::string>{"data", "prepare", "--input", fortune_files().front().string(), "--tokenizer",
+                                 fortune_tokenizer().string(), "--out", "/proc/unmask-data"}}) {
+    const auto r = run_unmask(args);
+    EXPECT_EQ(r.code, 1) << args[0];
+    EXPECT_EQ(r.err.find("internal error"), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("/proc/unmask-"), std::string::npos) << r.err;
+  }
+}
+
 TEST(Faults, ASecondTrainerOnTheSameRunRefuses) {
   TempDir dir;
   const fs::path config = write_config(dir.path(), 100000), run = dir / "run";

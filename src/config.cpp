@@ -148,9 +148,10 @@ void ConfigBuilder::merge_file(const std::string& path) {
   Json patch;
   try {
     patch = Json::parse(text);
-  } catch (const Json::parse_error& e) {
+  } catch (const Json::exception& e) {  // parse errors, and numbers out of range (found by fuzz_config)
     std::string what = e.what();
-    const auto pos = what.find("parse error");
+    auto pos = what.find("parse error");
+    if (pos == std::string::npos) pos = what.find("number overflow");
     throw Error(path + ": invalid JSON: " + (pos == std::string::npos ? what : what.substr(pos)));
   }
   merge_json(patch, path);

@@ -63,6 +63,15 @@ void Trainer::Impl::check_compatible(const fs::path& ckpt) const {
 
 void Trainer::Impl::load_checkpoint(const fs::path& ckpt) {
   verify_checkpoint(ckpt);
+  try {
+    load_checkpoint_files(ckpt);
+  } catch (const nlohmann::json::exception& e) {  // config.json or trainer.json not as unmask writes them
+    throw Error("cannot resume from " + ckpt.string() + ": its config.json or trainer.json is damaged (" + e.what() +
+                ")");
+  }
+}
+
+void Trainer::Impl::load_checkpoint_files(const fs::path& ckpt) {
   check_compatible(ckpt);
   load_named_tensors(*model, load_safetensors(ckpt / "model.safetensors").tensors, (ckpt / "model.safetensors").string());
   if (ema) {

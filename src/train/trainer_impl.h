@@ -46,7 +46,8 @@ struct Trainer::Impl {
 
   void setup();
   void build_optimizer();
-  void load_checkpoint(const fs::path& ckpt);
+  void load_checkpoint(const fs::path& ckpt);        // verifies the manifest, then the files below
+  void load_checkpoint_files(const fs::path& ckpt);
   std::vector<std::pair<std::string, at::Tensor>> random_states();
   void restore_random_states(const std::map<std::string, at::Tensor>& rng, std::int64_t saved_world);
   void save_checkpoint(double elapsed);

@@ -157,8 +157,15 @@ TEST(Faults, ADamagedCheckpointIsRefusedNamingTheFile) {
   r = run_unmask({"train", "--config", config.string(), "--out", run.string(), "--resume"});
   EXPECT_NE(r.err.find("is missing config.json"), std::string::npos) << r.err;
   // The previous checkpoint is intact and samples.
-  r = run_unmask({"sample", "--checkpoint", (run / "checkpoints" / "step-0000004").string()});
+  const fs::path previous = run / "checkpoints" / "step-0000004";
+  r = run_unmask({"sample", "--checkpoint", previous.string()});
   EXPECT_EQ(r.code, 0) << r.err;
+  // Without a manifest (an older checkpoint), a damaged trainer.json is still a clear error.
+  fs::remove(previous / "manifest.json");
+  write_text(previous / "trainer.json", "{\"step\": ");
+  r = run_unmask({"train", "--config", config.string(), "--out", run.string(), "--resume", previous.string()});
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("its config.json or trainer.json is damaged"), std::string::npos) << r.err;
 }
 
 }  // namespace

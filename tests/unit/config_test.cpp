@@ -105,6 +105,15 @@ TEST(Config, FileErrorsNameTheFile) {
             std::string::npos);
 }
 
+// Found by fuzz_config: a number beyond a double's range made nlohmann throw
+// out_of_range, which escaped as an internal error.
+TEST(Config, ANumberBeyondADoubleInAConfigFileIsInvalidJson) {
+  TempDir dir;
+  write_text(dir / "huge.json", "{\"train\": {\"lr\": 22e22222}}");
+  const std::string e = error_of([&] { load_config({(dir / "huge.json").string()}, {}); });
+  EXPECT_NE(e.find("huge.json: invalid JSON: number overflow"), std::string::npos) << e;
+}
+
 TEST(Config, SectionCanBeSetAsJsonObject) {
   ConfigBuilder b;
   b.set(R"(model={"hidden": 64, "heads": 4})");

@@ -57,11 +57,14 @@ class ShardWriter {
 
  private:
   std::filesystem::path path_;
+  // The stream's buffer is declared before the stream so that it outlives it:
+  // a writer destroyed without close() (an error, a full disk) flushes the
+  // stream in its destructor (found by the ASan build: heap use after free).
+  std::vector<char> buffer_;
   std::ofstream out_;
   ShardHeader header_{};
   std::vector<std::uint64_t> offsets_{0};
   std::uint64_t num_tokens_ = 0;
-  std::vector<char> buffer_;
   bool closed_ = false;
 };
 

@@ -48,15 +48,20 @@ void verify_checkpoint(const fs::path& dir) {
     throw Error(path.string() + " is corrupt (" + e.what() + "); the checkpoint cannot be checked");
   }
   for (const auto& [name, entry] : manifest["files"].items()) {
+    // Found by fuzz_manifest: an entry that is not {bytes, sha256} escaped as a JSON type error.
+    if (!entry.is_object() || !entry.contains("bytes") || !entry["bytes"].is_number_unsigned() ||
+        !entry.contains("sha256") || !entry["sha256"].is_string())
+      throw Error(path.string() + " is corrupt (the entry for '" + name +
+                  "' is not {\"bytes\": N, \"sha256\": HEX}); the checkpoint cannot be checked");
     const fs::path file = dir / name;
-    const std::uint64_t want = entry.value("bytes", std::uint64_t{0});
+    const auto want = entry["bytes"].get<std::uint64_t>();
     if (!fs::is_regular_file(file, ec))
       throw Error("checkpoint " + dir.string() + " is missing " + name + " (listed in its manifest)");
     const std::uint64_t have = fs::file_size(file, ec);
     if (have != want)
       throw Error("checkpoint file " + file.string() + " has " + std::to_string(have) + " bytes, " +
                   std::to_string(want) + " when it was written (" + (have < want ? "truncated" : "grown") + ")");
-    if (to_hex(sha256_file(file)) != entry.value("sha256", std::string()))
+    if (to_hex(sha256_file(file)) != entry["sha256"].get<std::string>())
       throw Error("checkpoint file " + file.string() + " changed after it was written (SHA-256 mismatch): it is corrupt");
   }
 }

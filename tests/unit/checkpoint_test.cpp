@@ -75,6 +75,18 @@ TEST(CheckpointManifest, TruncatedGrownAndMissingFilesAreNamed) {
   EXPECT_NE(e.find("manifest.json is corrupt"), std::string::npos) << e;
 }
 
+// Found by fuzz_manifest: entries that are not {bytes, sha256} objects.
+TEST(CheckpointManifest, AnEntryThatIsNotBytesAndShaIsCorrupt) {
+  TempDir run;
+  const fs::path ckpt = make_checkpoint(run);
+  for (const char* files : {R"({"model.safetensors": 1242})", R"({"model.safetensors": {"bytes": -1, "sha256": "x"}})",
+                            R"({"model.safetensors": {"bytes": 4096}})"}) {
+    write_text(ckpt / "manifest.json", std::string(R"({"format": "unmask-checkpoint-manifest", "files": )") + files + "}");
+    const std::string e = error_of(ckpt);
+    EXPECT_NE(e.find("is corrupt (the entry for 'model.safetensors' is not"), std::string::npos) << files << ": " << e;
+  }
+}
+
 TEST(CheckpointManifest, LatestPointingNowhereIsAnError) {
   TempDir run;
   make_checkpoint(run);

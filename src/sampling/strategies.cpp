@@ -43,6 +43,21 @@ at::Tensor reveal_probability(const Denoiser& d, const at::Tensor& x, const at::
   return ((a_s - a_t) / (1 - a_t)).clamp(0.0, 1.0).cpu();
 }
 
+// The default step: each masked position is revealed with its probability,
+// then only the revealed ones draw a token (the Gumbel noise, V float64 per
+// position, would otherwise cost more than the network).
+void reveal_then_draw(Denoiser& d, const at::Tensor& lp, const at::Tensor& masked_cpu, const at::Tensor& reveal,
+                      at::Tensor& next) {
+  const torch::Device device = next.device();
+  for (std::int64_t i = 0; i < next.size(0); ++i) {
+    const at::Tensor u = at::rand({next.size(1)}, d.gens[i], torch::kFloat64);                 // (L)
+    const at::Tensor revealed = masked_cpu[i].logical_and(u < reveal[i]).nonzero().squeeze(1);  // (R)
+    if (revealed.numel() == 0) continue;
+    const at::Tensor at_device = revealed.to(device);
+    next[i].index_put_({at_device}, d.picker.pick(lp[i].index_select(0, at_device), d.gens[i]).to(device));
+  }
+}
+
 // DiffusionBERT's decoding (predict.py → discrete_diffusion_predict_fn): every
 // masked position draws from the reverse step itself, V + 1 outcomes
 // p(x_s = v | x_t) = r·p_θ(v | x_t) and p(x_s = [MASK] | x_t) = 1 − r, with the
@@ -68,8 +83,7 @@ void reverse_step_draw(Denoiser& d, const at::Tensor& lp, const at::Tensor& mask
 // A masked position at t is revealed at s < t with `reveal_probability`, its
 // token drawn from p_θ(x0 | x_t) with [MASK] excluded.
 void ancestral(Denoiser& d, at::Tensor& x, const at::Tensor& active, std::int64_t steps, bool cache) {
-  const std::int64_t n_rows = x.size(0), length = x.size(1);
-  const torch::Device device = x.device();
+  const std::int64_t n_rows = x.size(0);
   at::Tensor lp;  // (N, L, V) log p(x0 | x_t) of the last network call
   auto predict = [&](double t) {
     if (lp.defined() && cache) {
@@ -86,19 +100,10 @@ void ancestral(Denoiser& d, at::Tensor& x, const at::Tensor& active, std::int64_
     if (s >= t) continue;  // more steps than the discrete grid has: nothing to do here
     predict(t);
     const at::Tensor reveal = reveal_probability(d, x, lp, t, s);  // (N, L) float64, CPU
-    // Only the positions revealed in this step draw a token: the Gumbel noise
-    // (V float64 per position) would otherwise cost more than the network.
     const at::Tensor masked_cpu = masked.cpu();
     at::Tensor next = x.clone();
-    if (d.request.filter == "reverse") {
-      reverse_step_draw(d, lp, masked_cpu, reveal, next);
-    } else for (std::int64_t i = 0; i < n_rows; ++i) {
-      const at::Tensor u = at::rand({length}, d.gens[i], torch::kFloat64);                       // (L)
-      const at::Tensor revealed = masked_cpu[i].logical_and(u < reveal[i]).nonzero().squeeze(1);  // (R)
-      if (revealed.numel() == 0) continue;
-      const at::Tensor at_device = revealed.to(device);
-      next[i].index_put_({at_device}, d.picker.pick(lp[i].index_select(0, at_device), d.gens[i]).to(device));
-    }
+    if (d.request.filter == "reverse") reverse_step_draw(d, lp, masked_cpu, reveal, next);
+    else reveal_then_draw(d, lp, masked_cpu, reveal, next);
     if (cache && !torch::equal(next, x)) lp = at::Tensor();  // a token changed: the cache is stale
     x = next;
     d.notify(x);

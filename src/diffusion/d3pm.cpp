@@ -7,7 +7,8 @@
 // the single sampled step, as both reference codes do; the NELBO estimate of
 // the whole sum is T·L_k. With `Noised::t_prev` the weight is that of a
 // coarser step k → k − s, (α_{k−s}^i − α_k^i)/(1 − α_k^i), and the term is
-// returned as it is (DiffusionBERT compute_elbo.py's eval_step_size chain). The CE term covers every real token, as in
+// returned as it is (DiffusionBERT compute_elbo.py's eval_step_size chain).
+// The CE term covers every real token, as in
 // DiffusionBERT's compute_kl_reverse_process. DiffusionBERT is this loss with
 // the spindle schedule (per-token α); the backbone sees k−1 ∈ 0..T−1.
 #include <torch/torch.h>
@@ -53,8 +54,8 @@ class D3pm : public Objective {
     const at::Tensor& x0 = batch.tokens;
     const at::Tensor nll = token_nll(log_probs_without_mask(logits, special_.mask), x0);  // (B, L)
     const at::Tensor a_t = schedule_->token_alpha(n.t, x0, batch.pad_mask);
-    const bool chain = n.t_prev.defined();  // a coarser step of the ELBO's s-step chain
-    const at::Tensor a_prev = schedule_->token_alpha(chain ? n.t_prev : n.t - 1.0 / config_.T, x0, batch.pad_mask);
+    const DiscreteStep step = discrete_step(n, config_.T);
+    const at::Tensor a_prev = schedule_->token_alpha(step.prev, x0, batch.pad_mask);
     // Zero the weight where nothing was masked before it meets the NLL (1 − α may be 0 there).
     const at::Tensor w = torch::where(n.masked, discrete_step_weight(a_prev, a_t), 0.0).to(torch::kFloat32);
     const at::Tensor real = batch.pad_mask.to(torch::kFloat32);
@@ -62,7 +63,7 @@ class D3pm : public Objective {
     const at::Tensor ce = (real * nll).sum();
     const at::Tensor tokens = batch.pad_mask.sum();
     const at::Tensor sum = vb + config_.hybrid_lambda * ce;
-    return {sum / tokens.clamp_min(1), sum, tokens, ((chain ? 1.0 : static_cast<double>(config_.T)) * vb).detach(), tokens};
+    return {sum / tokens.clamp_min(1), sum, tokens, (step.nelbo_scale * vb).detach(), tokens};
   }
 
  private:

@@ -41,9 +41,8 @@ class Mdlm : public Objective {
   LossOutput loss(const at::Tensor& logits, const Batch& batch, const Noised& n) const override {
     at::Tensor weight;  // (B)
     if (config_.T > 0) {
-      // One step k → k − 1 scaled by T, or a step k → k − s of the ELBO's chain as it is.
-      weight = n.t_prev.defined() ? discrete_step_weight(schedule_->alpha(n.t_prev), schedule_->alpha(n.t))
-                                  : config_.T * discrete_step_weight(schedule_->alpha(n.t - 1.0 / config_.T), schedule_->alpha(n.t));
+      const DiscreteStep step = discrete_step(n, config_.T);
+      weight = step.nelbo_scale * discrete_step_weight(schedule_->alpha(step.prev), schedule_->alpha(n.t));
     } else {
       weight = schedule_->loss_weight(n.t);
     }

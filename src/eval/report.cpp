@@ -45,7 +45,6 @@ class PendingOutputs {
   std::vector<std::pair<fs::path, fs::path>> files_;  // (temporary, final)
 };
 
-
 // BLEU segments are lines: samples and documents with line breaks become one line.
 std::string one_line(std::string text) {
   for (char& c : text)

@@ -13,8 +13,10 @@ set(UNMASK_CORE_SOURCES
   src/util/progress.cpp
   src/util/text.cpp
   src/util/run_lock.cpp
+  src/util/safetensors_header.cpp
   src/train/checkpoint.cpp
   src/train/checkpoint_manifest.cpp
+  src/train/trainer_state.cpp
   src/tokenizer/tokenizer.cpp
   src/tokenizer/sentencepiece_tokenizer.cpp
   src/tokenizer/train.cpp
@@ -32,4 +34,5 @@ set(UNMASK_CORE_SOURCES
   src/eval/bleu_diffusionbert.cpp
   src/eval/bleu_run.cpp
   src/eval/text_stats.cpp
+  src/sampling/prompt_template.cpp
 )

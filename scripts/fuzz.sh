@@ -13,7 +13,7 @@ if [[ ! -f "$BUILD/build.ninja" ]]; then
 fi
 cmake --build "$BUILD" -j"$(nproc)"
 HARNESSES=("$@")
-[[ ${#HARNESSES[@]} -eq 0 ]] && HARNESSES=(config shard manifest corpus_jsonl bleu)
+[[ ${#HARNESSES[@]} -eq 0 ]] && HARNESSES=(config shard meta safetensors tokenizer_dir trainer_state manifest samples prompt_template corpus_jsonl bleu)
 mkdir -p "$ROOT/fuzz/crashes"
 export ASAN_OPTIONS="detect_leaks=1:abort_on_error=1" UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
 for h in "${HARNESSES[@]}"; do

@@ -9,6 +9,7 @@
 #include "unmask/util/error.h"
 #include "unmask/util/fs.h"
 #include "unmask/util/hash.h"
+#include "unmask/util/json_number.h"
 
 namespace unmask {
 
@@ -34,11 +35,15 @@ ShardedSplit::ShardedSplit(const std::filesystem::path& data_dir, const std::str
   try {
     meta = nlohmann::json::parse(read_file(meta_path));
     fingerprint_ = meta.at("tokenizer").at("fingerprint").get<std::string>();
-    vocab_size_ = meta.at("tokenizer").at("vocab_size").get<std::int64_t>();
+    const auto vocab = exact_integer<std::int64_t>(meta.at("tokenizer").at("vocab_size"));
+    if (!vocab) throw Error(meta_path.string() + ": tokenizer.vocab_size is not an integer");
+    vocab_size_ = *vocab;
     special_ = special_tokens_from_json(meta.at("tokenizer").at("special"));
+    if (!meta.at("splits").is_object()) throw Error(meta_path.string() + ": 'splits' is not a JSON object");
   } catch (const nlohmann::json::exception& e) {
     throw Error(meta_path.string() + ": invalid or incomplete (" + e.what() + ")");
   }
+  check_special_tokens(special_, vocab_size_, meta_path.string());
   const auto& splits = meta.at("splits");
   if (!splits.contains(split)) {
     std::vector<std::string> have;
@@ -50,6 +55,10 @@ ShardedSplit::ShardedSplit(const std::filesystem::path& data_dir, const std::str
   } catch (const nlohmann::json::exception& e) {
     throw Error(meta_path.string() + ": invalid shard list for split '" + split + "'");
   }
+  for (const auto& file : files)  // names inside the data directory, as `data prepare` writes them
+    if (file.empty() || file == "." || file == ".." || file.find('/') != std::string::npos)
+      throw Error(meta_path.string() + ": shard name '" + file + "' of split '" + split +
+                  "' is not a file name inside " + data_dir.string());
   if (!tokenizer_fingerprint.empty() && tokenizer_fingerprint != fingerprint_)
     throw Error(fmt::format("tokenizer mismatch: the shards in {} were made with tokenizer {} but the tokenizer "
                             "given has fingerprint {} (use the tokenizer in {}/tokenizer or prepare again)",

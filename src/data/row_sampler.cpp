@@ -3,8 +3,11 @@
 
 #include <fmt/format.h>
 
+#include <type_traits>
+
 #include "unmask/util/error.h"
 #include "unmask/util/hash.h"
+#include "unmask/util/json_number.h"
 
 namespace unmask {
 
@@ -46,8 +49,20 @@ nlohmann::json RowSampler::state() const {
 
 void RowSampler::restore(const nlohmann::json& state) {
   try {
+    // Integers exactly (a float or an out-of-range number is a damaged state, not a cast).
+    auto read = [&](const char* key, auto like) {
+      using T = decltype(like);
+      const auto& v = state.at(key);
+      if constexpr (std::is_same_v<T, bool>) {
+        return v.get<bool>();  // type_error unless a boolean
+      } else {
+        const auto n = exact_integer<T>(v);
+        if (!n) throw Error(std::string("invalid loader state: '") + key + "' is not an integer of the right range");
+        return *n;
+      }
+    };
     auto check = [&](const char* key, auto expected) {
-      const auto saved = state.at(key).get<decltype(expected)>();
+      const auto saved = read(key, expected);
       if (saved != expected)
         throw Error(fmt::format("cannot restore the loader position: it was saved with {} = {} but this run has {} "
                                 "(the data, seed or world size changed)",
@@ -58,8 +73,8 @@ void RowSampler::restore(const nlohmann::json& state) {
     check("shuffle", shuffle_);
     check("rank", rank_);
     check("world_size", world_);
-    pos_.epoch = state.at("epoch").get<std::uint64_t>();
-    pos_.cursor = state.at("cursor").get<std::uint64_t>();
+    pos_.epoch = read("epoch", std::uint64_t{});
+    pos_.cursor = read("cursor", std::uint64_t{});
   } catch (const nlohmann::json::exception& e) {
     throw Error(std::string("invalid loader state: ") + e.what());
   }

@@ -11,6 +11,7 @@
 
 #include "unmask/config.h"
 #include "unmask/model/checkpoint_model.h"
+#include "unmask/sampling/prompt_template.h"
 #include "unmask/sampling/sampler.h"
 #include "unmask/util/error.h"
 #include "unmask/util/fs.h"
@@ -22,28 +23,17 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// "The [MASK:5] sat on the [MASK:2]." → text pieces encoded, each [MASK:n]
-// becoming n [MASK] ids that the sampler fills; everything else stays fixed.
-std::vector<int> parse_template(const Tokenizer& tokenizer, const std::string& text) {
+// A prompt template's ids: text pieces encoded, each [MASK:n] span n [MASK]
+// ids that the sampler fills; everything else stays fixed.
+std::vector<int> encode_template(const Tokenizer& tokenizer, const std::string& text) {
   std::vector<int> ids;
-  std::size_t pos = 0;
-  while (pos <= text.size()) {
-    const std::size_t open = text.find("[MASK:", pos);
-    const std::string piece = text.substr(pos, open == std::string::npos ? std::string::npos : open - pos);
-    if (!piece.empty())
-      for (int id : tokenizer.encode(piece)) ids.push_back(id);
-    if (open == std::string::npos) break;
-    const std::size_t close = text.find(']', open);
-    int n = 0;
-    try {
-      std::size_t used = 0;
-      n = std::stoi(text.substr(open + 6, close - open - 6), &used);
-      if (close == std::string::npos || used != close - open - 6 || n < 1) throw std::invalid_argument("n");
-    } catch (const std::exception&) {
-      throw Error("bad infilling span in --prompt near '" + text.substr(open, 12) + "' (write [MASK:n], n >= 1)");
+  for (const auto& piece : parse_prompt_template(text)) {
+    if (piece.masks > 0) {
+      ids.insert(ids.end(), static_cast<std::size_t>(piece.masks), tokenizer.special().mask);
+    } else {
+      const auto encoded = tokenizer.encode(piece.text);
+      ids.insert(ids.end(), encoded.begin(), encoded.end());
     }
-    ids.insert(ids.end(), static_cast<std::size_t>(n), tokenizer.special().mask);
-    pos = close + 1;
   }
   return ids;
 }
@@ -80,7 +70,7 @@ void run_sampling(const SampleCliRequest& q) {
     if (q.num < 0) r.num = static_cast<std::int64_t>(prompt_texts.size());
   }
   for (const auto& text : prompt_texts) {
-    r.prompts.push_back(parse_template(*tokenizer, text));
+    r.prompts.push_back(encode_template(*tokenizer, text));
     const auto& ids = r.prompts.back();
     if (objective->causal() && std::count(ids.begin(), ids.end(), tokenizer->special().mask) > 0)
       throw Error("an ar checkpoint decodes left to right and cannot fill [MASK:n] spans; use a prefix prompt");

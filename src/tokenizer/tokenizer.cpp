@@ -2,12 +2,14 @@
 #include "unmask/tokenizer/tokenizer.h"
 
 #include <functional>
+#include <limits>
 
 #include "unmask/registry.h"
 #include "unmask/tokenizer/sentencepiece_tokenizer.h"
 #include "unmask/util/error.h"
 #include "unmask/util/fs.h"
 #include "unmask/util/hash.h"
+#include "unmask/util/json_number.h"
 
 namespace unmask {
 namespace {
@@ -34,13 +36,31 @@ nlohmann::json special_tokens_to_json(const SpecialTokens& s) {
 }
 
 SpecialTokens special_tokens_from_json(const nlohmann::json& j) {
+  // Integers that fit an int: get<int>() alone would truncate 2^40 or 3.7 silently.
+  auto id = [&](const char* key) {
+    const auto& v = j.at(key);
+    const auto n = exact_integer<int>(v);
+    if (!n)
+      throw nlohmann::json::type_error::create(302, std::string("special token id '") + key + "' is not an integer id",
+                                               &v);
+    return *n;
+  };
   SpecialTokens s;
-  s.pad = j.at("pad").get<int>();
-  s.unk = j.at("unk").get<int>();
-  s.bos = j.at("bos").get<int>();
-  s.eos = j.at("eos").get<int>();
-  s.mask = j.at("mask").get<int>();
+  s.pad = id("pad");
+  s.unk = id("unk");
+  s.bos = id("bos");
+  s.eos = id("eos");
+  s.mask = id("mask");
   return s;
+}
+
+void check_special_tokens(const SpecialTokens& s, std::int64_t vocab_size, const std::string& where) {
+  if (vocab_size < 1 || vocab_size > std::numeric_limits<int>::max())
+    throw Error(where + ": vocab_size " + std::to_string(vocab_size) + " is not between 1 and 2^31 - 1");
+  for (const auto& [name, id] : {std::pair{"pad", s.pad}, {"unk", s.unk}, {"bos", s.bos}, {"eos", s.eos}, {"mask", s.mask}})
+    if (id < 0 || id >= vocab_size)
+      throw Error(where + ": special token " + name + " = " + std::to_string(id) + " is outside the vocabulary [0, " +
+                  std::to_string(vocab_size) + ")");
 }
 
 std::unique_ptr<Tokenizer> load_tokenizer(const fs::path& dir) {

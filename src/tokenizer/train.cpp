@@ -134,7 +134,11 @@ TokenizerTrainSummary train_tokenizer(const TokenizerTrainOptions& options) {
   if (reader.stats().examples == 0) throw Error("the corpus is empty: no examples found in the input files");
   if (!status.ok()) {
     std::string msg = status.error_message();
-    if (msg.find("Vocabulary size") != std::string::npos) msg += "; lower --vocab-size or give more text";
+    // SentencePiece's two vocabulary-size failures need opposite remedies.
+    if (msg.find("smaller than required_chars") != std::string::npos)
+      msg += "; raise --vocab-size or lower --character-coverage";
+    else if (msg.find("Vocabulary size") != std::string::npos)
+      msg += "; lower --vocab-size or give more text";
     throw Error("tokenizer training failed: " + msg);
   }
 

@@ -53,6 +53,10 @@ void verify_checkpoint(const fs::path& dir) {
         !entry.contains("sha256") || !entry["sha256"].is_string())
       throw Error(path.string() + " is corrupt (the entry for '" + name +
                   "' is not {\"bytes\": N, \"sha256\": HEX}); the checkpoint cannot be checked");
+    const fs::path relative(name);
+    if (name.empty() || relative.is_absolute() ||
+        std::any_of(relative.begin(), relative.end(), [](const fs::path& part) { return part == ".."; }))
+      throw Error(path.string() + " is corrupt (the entry '" + name + "' is not a file inside the checkpoint)");
     const fs::path file = dir / name;
     const auto want = entry["bytes"].get<std::uint64_t>();
     if (!fs::is_regular_file(file, ec))

@@ -11,6 +11,7 @@
 #include "trainer_impl.h"
 #include "unmask/model/weights.h"
 #include "unmask/train/checkpoint.h"
+#include "unmask/train/trainer_state.h"
 #include "unmask/util/error.h"
 #include "unmask/util/fs.h"
 #include "unmask/util/log.h"
@@ -54,11 +55,10 @@ void Trainer::Impl::check_compatible(const fs::path& ckpt) const {
                 "); start a new run with another --out");
   }
   for (const auto& h : harmless) log::info("config changed since the checkpoint: " + h);
-  const auto trainer = nlohmann::json::parse(read_file(ckpt / "trainer.json"));
-  if (trainer.at("fingerprint").get<std::string>() != tokenizer->fingerprint())
+  const TrainerState trainer = read_trainer_state(ckpt);
+  if (trainer.fingerprint != tokenizer->fingerprint())
     throw Error("cannot resume from " + ckpt.string() + ": it was trained with tokenizer " +
-                trainer.at("fingerprint").get<std::string>().substr(0, 12) + " but data.path uses " +
-                tokenizer->fingerprint().substr(0, 12));
+                trainer.fingerprint.substr(0, 12) + " but data.path uses " + tokenizer->fingerprint().substr(0, 12));
 }
 
 void Trainer::Impl::load_checkpoint(const fs::path& ckpt) {
@@ -83,13 +83,13 @@ void Trainer::Impl::load_checkpoint_files(const fs::path& ckpt) {
   } catch (const c10::Error& e) {
     throw Error("cannot read the optimizer state in " + ckpt.string() + " (corrupt or from another model)");
   }
-  const auto trainer = nlohmann::json::parse(read_file(ckpt / "trainer.json"));
+  const TrainerState trainer = read_trainer_state(ckpt);
   const auto rng = load_safetensors(ckpt / "rng.safetensors").tensors;
-  restore_random_states({rng.begin(), rng.end()}, trainer.value("world_size", std::int64_t{1}));
-  step = trainer.at("step").get<std::int64_t>();
-  nonfinite_in_a_row = trainer.value("nonfinite_in_a_row", 0);
-  elapsed_before = trainer.value("elapsed", 0.0);
-  loader->restore(trainer.at("loader"));
+  restore_random_states({rng.begin(), rng.end()}, trainer.world_size);
+  step = trainer.step;
+  nonfinite_in_a_row = trainer.nonfinite_in_a_row;
+  elapsed_before = trainer.elapsed;
+  loader->restore(trainer.loader);
   log::info("resumed from " + ckpt.string() + " at step " + std::to_string(step));
 }
 
@@ -158,21 +158,20 @@ void Trainer::Impl::save_checkpoint(double elapsed) {
   write_file_atomic(w.file("config.json"), options.resolved.dump(2) + "\n");
   fs::create_directory(w.file("tokenizer"));
   for (const char* name : {kTokenizerMeta, kTokenizerModel}) fs::copy_file(tokenizer->dir() / name, w.file("tokenizer") / name);
-  const nlohmann::ordered_json trainer = {
-      {"step", step},
-      {"loader", loader->state()},
-      {"nonfinite_in_a_row", nonfinite_in_a_row},
-      {"fingerprint", tokenizer->fingerprint()},
-      {"vocab_size", tokenizer->vocab_size()},
-      {"objective", objective->name()},
-      {"ema", ema != nullptr},
-      {"elapsed", elapsed},
-      {"world_size", dp->world_size()},
-  };
+  TrainerState trainer;
+  trainer.step = step;
+  trainer.loader = loader->state();
+  trainer.nonfinite_in_a_row = nonfinite_in_a_row;
+  trainer.fingerprint = tokenizer->fingerprint();
+  trainer.vocab_size = tokenizer->vocab_size();
+  trainer.objective = objective->name();
+  trainer.ema = ema != nullptr;
+  trainer.elapsed = elapsed;
+  trainer.world_size = dp->world_size();
   // Test hook: widen the window in which a checkpoint is half written.
   if (const char* pause = std::getenv("UNMASK_TEST_CHECKPOINT_PAUSE_MS"))
     std::this_thread::sleep_for(std::chrono::milliseconds(std::atoll(pause)));
-  write_file_atomic(w.file("trainer.json"), trainer.dump(2) + "\n");
+  write_file_atomic(w.file(kTrainerState), trainer_state_json(trainer).dump(2) + "\n");
   w.commit(config().checkpoint);
 }
 

@@ -1,9 +1,8 @@
-// safetensors reader/writer with full header validation.
+// safetensors reader/writer; the header is validated by safetensors_header.cpp.
 #include "unmask/util/safetensors.h"
 
 #include <torch/types.h>
 
-#include <algorithm>
 #include <cstring>
 #include <fstream>
 
@@ -11,6 +10,7 @@
 
 #include "unmask/util/error.h"
 #include "unmask/util/fs.h"
+#include "unmask/util/safetensors_header.h"
 
 namespace unmask {
 namespace {
@@ -41,59 +41,16 @@ std::string name_of(at::ScalarType type) {
 SafetensorsFile load_safetensors(const std::filesystem::path& path) {
   const std::string file = path.string();
   const std::string bytes = read_file(path);
-  if (bytes.size() < 8) throw Error(file + ": not a safetensors file (shorter than its 8-byte header length)");
-  std::uint64_t n = 0;
-  std::memcpy(&n, bytes.data(), 8);
-  if (n > bytes.size() - 8) throw Error(file + ": truncated safetensors file (header length beyond the end)");
-  nlohmann::json header;
-  try {
-    header = nlohmann::json::parse(bytes.begin() + 8, bytes.begin() + 8 + static_cast<std::ptrdiff_t>(n));
-  } catch (const nlohmann::json::exception& e) {
-    throw Error(file + ": corrupt safetensors header (" + e.what() + ")");
-  }
-  if (!header.is_object()) throw Error(file + ": safetensors header is not a JSON object");
-  const std::uint64_t data_size = bytes.size() - 8 - n;
-  const char* data = bytes.data() + 8 + n;
+  const SafetensorsHeader header = parse_safetensors_header(bytes.data(), bytes.size(), bytes.size(), file);
+  const char* data = bytes.data() + header.data_start;
   SafetensorsFile out;
-  std::vector<std::pair<std::uint64_t, std::uint64_t>> ranges;
-  std::vector<std::pair<std::uint64_t, std::string>> named_ranges;
-  for (const auto& [name, info] : header.items()) {
-    if (name == "__metadata__") {
-      for (const auto& [k, v] : info.items())
-        if (v.is_string()) out.metadata[k] = v.get<std::string>();
-      continue;
-    }
-    at::ScalarType type;
-    std::vector<std::int64_t> shape;
-    std::uint64_t begin = 0, end = 0;
-    try {
-      type = dtype_of(info.at("dtype").get<std::string>(), file, name);
-      shape = info.at("shape").get<std::vector<std::int64_t>>();
-      const auto offsets = info.at("data_offsets").get<std::vector<std::uint64_t>>();
-      if (offsets.size() != 2) throw Error(file + ": tensor '" + name + "' needs two data_offsets");
-      begin = offsets[0];
-      end = offsets[1];
-    } catch (const nlohmann::json::exception& e) {
-      throw Error(file + ": malformed entry for tensor '" + name + "' (" + e.what() + ")");
-    }
-    std::uint64_t numel = 1;
-    for (auto d : shape) {
-      if (d < 0) throw Error(file + ": tensor '" + name + "' has a negative dimension");
-      numel *= static_cast<std::uint64_t>(d);
-    }
-    if (begin > end || end > data_size || end - begin != numel * c10::elementSize(type))
-      throw Error(file + ": tensor '" + name + "' byte range does not match its shape/dtype or the file size");
-    ranges.emplace_back(begin, end);
-    at::Tensor t = torch::empty(shape, torch::TensorOptions().dtype(type));
-    if (numel) std::memcpy(t.data_ptr(), data + begin, end - begin);
-    out.tensors[name] = t;
-    named_ranges.emplace_back(begin, name);
+  out.metadata = header.metadata;
+  for (const auto& e : header.entries) {
+    at::Tensor t = torch::empty(e.shape, torch::TensorOptions().dtype(dtype_of(e.dtype, file, e.name)));
+    if (e.end > e.begin) std::memcpy(t.data_ptr(), data + e.begin, e.end - e.begin);
+    out.tensors[e.name] = t;
+    out.order.push_back(e.name);
   }
-  std::sort(named_ranges.begin(), named_ranges.end());
-  for (const auto& [begin, name] : named_ranges) out.order.push_back(name);
-  std::sort(ranges.begin(), ranges.end());
-  for (std::size_t i = 1; i < ranges.size(); ++i)
-    if (ranges[i].first < ranges[i - 1].second) throw Error(file + ": tensors overlap in the data section");
   return out;
 }
 

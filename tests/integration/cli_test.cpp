@@ -139,6 +139,16 @@ TEST(Cli, BadCorpusInputsFailCleanly) {
   r = run_unmask({"tokenizer", "train", "--input", (dir / "empty.txt").string(), "--vocab-size", "1000", "--out",
                   (dir / "tok").string()});
   expect_one_line_error(r, "the corpus is empty");
+  // A vocabulary too small for the corpus's characters, and one too large for
+  // its text, get opposite advice.
+  r = run_unmask({"tokenizer", "train", "--input", fortune_files().front().string(), "--vocab-size", "40",
+                  "--no-byte-fallback", "--out", (dir / "tok").string()});
+  expect_one_line_error(r, "raise --vocab-size or lower --character-coverage");
+  write_text(dir / "tiny.txt", "a tiny corpus\nof two lines\n");
+  r = run_unmask({"tokenizer", "train", "--input", (dir / "tiny.txt").string(), "--vocab-size", "5000", "--out",
+                  (dir / "tok").string()});
+  expect_one_line_error(r, "lower --vocab-size or give more text");
+  fs::remove(dir / "tiny.txt");
   r = run_unmask({"data", "prepare", "--input", (dir / "bad.txt").string(), "--tokenizer", (dir / "nope").string(),
                   "--out", (dir / "out").string()});
   expect_one_line_error(r, "tokenizer directory not found");

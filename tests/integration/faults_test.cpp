@@ -165,7 +165,13 @@ TEST(Faults, ADamagedCheckpointIsRefusedNamingTheFile) {
   write_text(previous / "trainer.json", "{\"step\": ");
   r = run_unmask({"train", "--config", config.string(), "--out", run.string(), "--resume", previous.string()});
   EXPECT_EQ(r.code, 1);
-  EXPECT_NE(r.err.find("its config.json or trainer.json is damaged"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find((previous / "trainer.json").string() + " is damaged: not valid JSON"), std::string::npos)
+      << r.err;
+  // A field of the wrong type is named.
+  write_text(previous / "trainer.json", "{\"step\": -3}");
+  r = run_unmask({"train", "--config", config.string(), "--out", run.string(), "--resume", previous.string()});
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("trainer.json is damaged: 'step' must be an integer >= 0"), std::string::npos) << r.err;
 }
 
 }  // namespace

@@ -10,6 +10,7 @@
 
 #include "test_util.h"
 #include "unmask/train/checkpoint.h"
+#include "unmask/train/trainer_state.h"
 #include "unmask/util/error.h"
 #include "unmask/util/run_lock.h"
 
@@ -87,6 +88,19 @@ TEST(CheckpointManifest, AnEntryThatIsNotBytesAndShaIsCorrupt) {
   }
 }
 
+// A manifest may only vouch for files inside its checkpoint.
+TEST(CheckpointManifest, AnEntryOutsideTheCheckpointIsCorrupt) {
+  TempDir run;
+  const fs::path ckpt = make_checkpoint(run);
+  for (const char* name : {"../../lock", "/etc/hostname", "tokenizer/../../x"}) {
+    write_text(ckpt / "manifest.json", std::string(R"({"format": "unmask-checkpoint-manifest", "files": {")") + name +
+                                           R"(": {"bytes": 1, "sha256": "00"}}})");
+    EXPECT_NE(error_of(ckpt).find(std::string("the entry '") + name + "' is not a file inside the checkpoint"),
+              std::string::npos)
+        << name;
+  }
+}
+
 TEST(CheckpointManifest, LatestPointingNowhereIsAnError) {
   TempDir run;
   make_checkpoint(run);
@@ -141,6 +155,49 @@ TEST(RunLock, AKilledHolderLeavesNoLock) {
   EXPECT_NO_THROW(RunLock(run.path()));
   ::close(ready[0]);
   ::close(ready[1]);
+}
+
+TEST(TrainerState, RoundTripsAndNamesDamagedFields) {
+  TrainerState s;
+  s.step = 42;
+  s.loader = {{"mode", "pad"}, {"length", 64}, {"fingerprint", std::string(64, 'b')}, {"epoch", 1}, {"cursor", 3}};
+  s.fingerprint = std::string(64, 'c');
+  s.vocab_size = 1000;
+  s.objective = "mdlm";
+  s.ema = true;
+  s.elapsed = 12.5;
+  s.world_size = 2;
+  const auto back = parse_trainer_state(trainer_state_json(s).dump(), "t.json");
+  EXPECT_EQ(back.step, 42);
+  EXPECT_EQ(back.loader, s.loader);
+  EXPECT_EQ(back.fingerprint, s.fingerprint);
+  EXPECT_EQ(back.objective, "mdlm");
+  EXPECT_TRUE(back.ema);
+  EXPECT_EQ(back.elapsed, 12.5);
+  EXPECT_EQ(back.world_size, 2);
+  // An older trainer.json without the later fields gets their defaults.
+  const auto old = parse_trainer_state(
+      R"({"step": 3, "fingerprint": ")" + std::string(64, 'c') + R"(", "loader": {"mode": "wrap", "length": 8, "fingerprint": "x"}})",
+      "t.json");
+  EXPECT_EQ(old.world_size, 1);
+  EXPECT_EQ(old.elapsed, 0);
+  auto damaged = [&](const std::string& key, const nlohmann::json& value) {
+    auto j = nlohmann::json(trainer_state_json(s));
+    if (value.is_null()) j.erase(key); else j[key] = value;
+    return test::error_of([&] { parse_trainer_state(j.dump(), "t.json"); });
+  };
+  EXPECT_EQ(damaged("step", nullptr), "t.json is damaged: the field 'step' is missing");
+  EXPECT_EQ(damaged("step", -1), "t.json is damaged: 'step' must be an integer >= 0");
+  EXPECT_EQ(damaged("step", 2.5), "t.json is damaged: 'step' must be an integer >= 0");
+  EXPECT_EQ(damaged("world_size", 0), "t.json is damaged: 'world_size' must be an integer >= 1");
+  EXPECT_EQ(damaged("fingerprint", "abc"), "t.json is damaged: 'fingerprint' must be 64 lower-case hex digits (a SHA-256)");
+  EXPECT_EQ(damaged("elapsed", "soon"), "t.json is damaged: 'elapsed' must be a number of seconds >= 0");
+  EXPECT_EQ(damaged("ema", 1), "t.json is damaged: 'ema' must be true or false");
+  EXPECT_EQ(damaged("loader", nlohmann::json::array()), "t.json is damaged: 'loader' must be a JSON object");
+  EXPECT_EQ(damaged("loader", nlohmann::json{{"mode", 3}}), "t.json is damaged: 'mode' must be a string");
+  EXPECT_EQ(test::error_of([] { parse_trainer_state("[1]", "t.json"); }), "t.json is damaged: not a JSON object");
+  EXPECT_NE(test::error_of([] { parse_trainer_state("{\"step\": ", "t.json"); }).find("t.json is damaged: not valid JSON"),
+            std::string::npos);
 }
 
 }  // namespace

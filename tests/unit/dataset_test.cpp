@@ -3,6 +3,8 @@
 // against a direct reconstruction from the shards, across shard boundaries.
 #include <gtest/gtest.h>
 
+#include <functional>
+
 #include "test_util.h"
 #include "unmask/data/dataset.h"
 #include "unmask/data/prepare.h"
@@ -106,6 +108,38 @@ TEST(Dataset, MissingSplitsAndDirectoriesAreErrors) {
   const ShardedSplit split(fortune_data(), "val");
   EXPECT_THROW(RowSource(split, RowMode::Pad, 2), Error);
   EXPECT_THROW(parse_row_mode("pack"), Error);
+}
+
+// meta.json edited by hand or damaged: each field is checked before use.
+TEST(Dataset, ADamagedMetaJsonIsNamed) {
+  TempDir dir;
+  fs::copy(fortune_data(), dir / "data", fs::copy_options::recursive);
+  const fs::path meta_path = dir / "data" / "meta.json";
+  const auto meta = nlohmann::json::parse(read_text(meta_path));
+  auto error_with = [&](const std::function<void(nlohmann::json&)>& edit) {
+    auto m = meta;
+    edit(m);
+    write_text(meta_path, m.dump());
+    return error_of([&] { ShardedSplit(dir / "data", "train"); });
+  };
+  EXPECT_NE(error_with([](auto& m) { m["tokenizer"]["special"]["mask"] = 1 << 30; })
+                .find("special token mask = 1073741824 is outside the vocabulary"),
+            std::string::npos);
+  EXPECT_NE(error_with([](auto& m) { m["tokenizer"]["special"]["pad"] = -1; }).find("special token pad = -1"),
+            std::string::npos);
+  EXPECT_NE(error_with([](auto& m) { m["tokenizer"]["special"]["eos"] = 3.5; }).find("invalid or incomplete"),
+            std::string::npos);
+  EXPECT_NE(error_with([](auto& m) { m["tokenizer"]["vocab_size"] = 0; }).find("vocab_size 0 is not between"),
+            std::string::npos);
+  EXPECT_NE(error_with([](auto& m) { m.erase("splits"); }).find("invalid or incomplete"), std::string::npos);
+  EXPECT_NE(error_with([](auto& m) { m["splits"] = 7; }).find("'splits' is not a JSON object"), std::string::npos);
+  EXPECT_NE(error_with([](auto& m) { m["splits"]["train"]["shards"] = {"../../etc/passwd"}; })
+                .find("shard name '../../etc/passwd' of split 'train' is not a file name inside"),
+            std::string::npos);
+  EXPECT_NE(error_with([](auto& m) { m["splits"]["train"]["shards"] = {"gone.bin"}; }).find("gone.bin"),
+            std::string::npos);
+  write_text(meta_path, meta.dump());
+  EXPECT_GT(ShardedSplit(dir / "data", "train").num_docs(), 0u);
 }
 
 // data.pad_loss: the same tokens ([PAD] after EOS), but every position real.

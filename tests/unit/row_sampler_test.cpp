@@ -3,7 +3,10 @@
 #include <gtest/gtest.h>
 
 #include <set>
+#include <utility>
+#include <vector>
 
+#include "test_util.h"
 #include "unmask/data/permutation.h"
 #include "unmask/data/row_sampler.h"
 #include "unmask/util/error.h"
@@ -100,6 +103,21 @@ TEST(RowSampler, BadRankOrWorldIsAnError) {
   EXPECT_THROW(RowSampler(10, 0, true, 2, 2), Error);
   EXPECT_THROW(RowSampler(10, 0, true, 0, 0), Error);
   EXPECT_THROW(RowSampler(1, 0, true, 0, 2), Error);
+}
+
+// Found by fuzz_trainer_state: "rows": 1e29 (a float) was cast to an integer,
+// undefined behaviour; numbers of the wrong kind or range are now refused.
+TEST(RowSampler, ALoaderStateWithAFloatOrOutOfRangeNumberIsRefused) {
+  RowSampler a(100, 7, true, 0, 1);
+  const auto saved = a.state();
+  for (const auto& [key, value] : std::vector<std::pair<std::string, nlohmann::json>>{
+           {"rows", 1.00333e29}, {"rows", 100.0}, {"epoch", -1}, {"cursor", 2.5}, {"rank", 1e300}, {"shuffle", 1}}) {
+    auto damaged = saved;
+    damaged[key] = value;
+    RowSampler b(100, 7, true, 0, 1);
+    EXPECT_NE(unmask::test::error_of([&] { b.restore(damaged); }).find("invalid loader state"), std::string::npos)
+        << key << " = " << value.dump();
+  }
 }
 
 }  // namespace

@@ -75,5 +75,47 @@ TEST(Safetensors, CorruptFilesAreRejected) {
   EXPECT_NE(load_error(dir / "dtype").find("unsupported dtype 'F8'"), std::string::npos);
 }
 
+// A header of `json` followed by `data_bytes` zero bytes.
+std::string with_header(const std::string& json, std::size_t data_bytes) {
+  std::string out(8, '\0');
+  const std::uint64_t n = json.size();
+  std::memcpy(out.data(), &n, 8);
+  return out + json + std::string(data_bytes, '\0');
+}
+
+// Found by reading the header parser for overflow: a shape whose byte size
+// wraps around 2^64 must not pass as the size of its (small) byte range.
+TEST(Safetensors, HeadersThatOverflowOrLieAreRejected) {
+  TempDir dir;
+  auto error_for = [&](const std::string& json, std::size_t data_bytes) {
+    write_text(dir / "h.safetensors", with_header(json, data_bytes));
+    return load_error(dir / "h.safetensors");
+  };
+  // 2^62 × 4 × 4 bytes = 2^66 ≡ 0 (mod 2^64): the range [0, 0) must not match.
+  EXPECT_NE(error_for(R"({"a":{"dtype":"F32","shape":[4611686018427387904,4],"data_offsets":[0,0]}})", 0)
+                .find("shape too large"),
+            std::string::npos);
+  EXPECT_NE(error_for(R"({"a":{"dtype":"F32","shape":[-1],"data_offsets":[0,4]}})", 4).find("negative"),
+            std::string::npos);
+  EXPECT_NE(error_for(R"({"a":{"dtype":"F32","shape":[1.5],"data_offsets":[0,4]}})", 4).find("list of integers"),
+            std::string::npos);
+  EXPECT_NE(error_for(R"({"a":{"dtype":"F32","shape":[1],"data_offsets":[-4,0]}})", 4).find("non-negative"),
+            std::string::npos);
+  EXPECT_NE(error_for(R"({"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4,8]}})", 8).find("two non-negative"),
+            std::string::npos);
+  EXPECT_NE(error_for(R"({"a":[1,2]})", 0).find("is not a JSON object"), std::string::npos);
+  EXPECT_NE(error_for(R"({"__metadata__":"x"})", 0).find("__metadata__ is not a JSON object"), std::string::npos);
+  EXPECT_NE(error_for(R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}})", 4).find("byte range"),
+            std::string::npos);
+  // Zero-sized tensors with any shape are fine, and order follows the data.
+  write_text(dir / "ok.safetensors",
+             with_header(R"({"b":{"dtype":"I8","shape":[2],"data_offsets":[0,2]},)"
+                         R"("a":{"dtype":"F16","shape":[0,4611686018427387904],"data_offsets":[2,2]}})",
+                         2));
+  const auto f = load_safetensors(dir / "ok.safetensors");
+  EXPECT_EQ(f.order, (std::vector<std::string>{"b", "a"}));
+  EXPECT_EQ(f.tensors.at("a").numel(), 0);
+}
+
 }  // namespace
 }  // namespace unmask

@@ -5,6 +5,7 @@
 // ids are stored (shards, checkpoints) and checked when they meet again.
 #pragma once
 
+#include <cstdint>
 #include <filesystem>
 #include <memory>
 #include <string>
@@ -50,6 +51,8 @@ std::unique_ptr<Tokenizer> load_tokenizer(const std::filesystem::path& dir);
 std::vector<std::string> tokenizer_types();
 
 nlohmann::json special_tokens_to_json(const SpecialTokens& s);
-SpecialTokens special_tokens_from_json(const nlohmann::json& j);
+SpecialTokens special_tokens_from_json(const nlohmann::json& j);  // json type_error unless 5 int ids
+// Error naming `where` unless 1 <= vocab_size < 2^31 and every id lies in [0, vocab_size).
+void check_special_tokens(const SpecialTokens& s, std::int64_t vocab_size, const std::string& where);
 
 }  // namespace unmask

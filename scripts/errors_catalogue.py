@@ -34,6 +34,7 @@ AREA = {
     "DataParallel": "distributed launch", "Launch": "distributed launch", "Sample": "sampling",
     "Sampler": "sampling", "SpindleSampling": "sampling", "EvalPpl": "evaluation", "EvalGenPpl": "evaluation",
     "EvalAll": "evaluation", "EvalBleu": "evaluation", "BleuErrors": "BLEU", "Schedule": "diffusion config",
+    "TrainerState": "checkpoints", "RowSampler": "checkpoints", "PromptTemplate": "sampling",
 }
 
 
@@ -55,6 +56,11 @@ def pinned(path):
         if len(message) < 8 or bare_key or NOT_AN_ERROR.search(message) or not ERROR_TEST.search(name):
             continue
         yield suite, name, message, os.path.relpath(path, ROOT)
+    # Whole messages compared exactly: EXPECT_EQ(error_of(...) or damaged(...), "message").
+    for m in re.finditer(r'EXPECT_EQ\((?:test::)?(?:error_of|damaged)\((?:[^;]*?)\),\s*"((?:[^"\\]|\\.)*)"\);', text):
+        before = [t for t in tests if t[0] < m.start()]
+        if before and ERROR_TEST.search(before[-1][2]):
+            yield before[-1][1], before[-1][2], m.group(1).replace('\\"', '"'), os.path.relpath(path, ROOT)
 
 
 def table():

@@ -1,27 +1,69 @@
 #!/usr/bin/env bash
-# Builds the libFuzzer harnesses (fuzz/, clang + ASan + UBSan) and runs each
-# for SECONDS (default 60) on its corpus in fuzz/corpus/<name>, adding the
-# inputs that reach new coverage. Crashes are written to fuzz/crashes/.
+# Builds the libFuzzer harnesses (fuzz/, clang + ASan + UBSan) and runs them.
+#
 #   scripts/fuzz.sh [SECONDS] [HARNESS...]
+#       fuzz each harness for SECONDS (default 60) on fuzz/corpus/<name>,
+#       adding the inputs that reach new coverage there (merge them with
+#       scripts/fuzz_merge.sh before committing).
+#   scripts/fuzz.sh --ci [SECONDS] [HARNESS...]
+#       what CI runs (scripts/test.sh): replay every committed input of each
+#       corpus, then fuzz each harness for SECONDS (default 10) with new
+#       inputs kept in a scratch directory (the committed corpus is not
+#       touched).
+# A crash, a leak, a sanitizer report or an input slower than 10 s is written
+# to fuzz/crashes/<name>-* and makes the script exit 1.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 BUILD="${UNMASK_FUZZ_BUILD_DIR:-$ROOT/build-fuzz}"
-SECONDS_EACH="${1:-60}"; shift || true
-command -v clang++ >/dev/null || { echo "fuzz.sh: clang++ not found (apt-get install clang)" >&2; exit 1; }
+ALL=(config shard meta safetensors tokenizer_dir trainer_state manifest samples prompt_template corpus_jsonl bleu)
+CI_MODE=0
+if [[ "${1:-}" == "--ci" ]]; then CI_MODE=1; shift; fi
+SECONDS_EACH="${1:-$([[ $CI_MODE == 1 ]] && echo 10 || echo 60)}"; shift || true
+[[ "$SECONDS_EACH" =~ ^[0-9]+$ ]] || { echo "fuzz.sh: SECONDS must be a whole number, got '$SECONDS_EACH'" >&2; exit 2; }
+HARNESSES=("$@")
+[[ ${#HARNESSES[@]} -eq 0 ]] && HARNESSES=("${ALL[@]}")
+for h in "${HARNESSES[@]}"; do
+  [[ " ${ALL[*]} " == *" $h "* ]] || { echo "fuzz.sh: unknown harness '$h' (valid: ${ALL[*]})" >&2; exit 2; }
+done
+command -v clang++ >/dev/null || { echo "fuzz.sh: clang++ not found (apt-get install clang libclang-rt-14-dev)" >&2; exit 1; }
+
 if [[ ! -f "$BUILD/build.ninja" ]]; then
-  CXX=clang++ cmake -S "$ROOT/fuzz" -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+  LAUNCHER=()
+  command -v ccache >/dev/null && LAUNCHER=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
+  CXX=clang++ cmake -S "$ROOT/fuzz" -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo "${LAUNCHER[@]}" >/dev/null
 fi
 cmake --build "$BUILD" -j"$(nproc)"
-HARNESSES=("$@")
-[[ ${#HARNESSES[@]} -eq 0 ]] && HARNESSES=(config shard meta safetensors tokenizer_dir trainer_state manifest samples prompt_template corpus_jsonl bleu)
+
 mkdir -p "$ROOT/fuzz/crashes"
 export ASAN_OPTIONS="detect_leaks=1:abort_on_error=1" UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
+FLAGS=(-max_len=65536 -timeout=10 -rss_limit_mb=4096 -print_final_stats=1)
+SCRATCH="$(mktemp -d)"
+trap 'rm -rf "$SCRATCH"' EXIT
+failed=()
+summary() { grep -E "^(#[0-9]+.*(INITED|DONE)|stat::number_of_executed_units|stat::new_units_added|==[0-9]+==ERROR|SUMMARY|.*runtime error)" >&2 || true; }
 for h in "${HARNESSES[@]}"; do
-  mkdir -p "$ROOT/fuzz/corpus/$h"
-  echo "[fuzz] $h for ${SECONDS_EACH}s" >&2
-  "$BUILD/fuzz_$h" "$ROOT/fuzz/corpus/$h" -max_total_time="$SECONDS_EACH" -max_len=65536 -timeout=10 \
-    -rss_limit_mb=4096 -artifact_prefix="$ROOT/fuzz/crashes/$h-" -print_final_stats=1 2>&1 |
-    grep -E "^(#[0-9]+.*DONE|stat::number_of_executed_units|stat::new_units_added|==[0-9]+==ERROR|SUMMARY)" >&2 || true
+  corpus="$ROOT/fuzz/corpus/$h"
+  mkdir -p "$corpus"
+  if [[ $CI_MODE == 1 ]]; then
+    echo "[fuzz] $h: replaying $(ls "$corpus" | wc -l) committed inputs, then ${SECONDS_EACH}s of new ones" >&2
+    "$BUILD/fuzz_$h" "$corpus" -runs=0 "${FLAGS[@]}" -artifact_prefix="$ROOT/fuzz/crashes/$h-" 2>&1 | summary
+    status=${PIPESTATUS[0]}
+    if [[ $status == 0 ]]; then
+      mkdir -p "$SCRATCH/$h"
+      "$BUILD/fuzz_$h" "$SCRATCH/$h" "$corpus" -max_total_time="$SECONDS_EACH" "${FLAGS[@]}" \
+        -artifact_prefix="$ROOT/fuzz/crashes/$h-" 2>&1 | summary
+      status=${PIPESTATUS[0]}
+    fi
+  else
+    echo "[fuzz] $h for ${SECONDS_EACH}s" >&2
+    "$BUILD/fuzz_$h" "$corpus" -max_total_time="$SECONDS_EACH" "${FLAGS[@]}" \
+      -artifact_prefix="$ROOT/fuzz/crashes/$h-" 2>&1 | summary
+    status=${PIPESTATUS[0]}
+  fi
+  [[ $status == 0 ]] || failed+=("$h")
 done
-ls "$ROOT/fuzz/crashes" | grep -q . && { echo "[fuzz] crashes in fuzz/crashes/" >&2; exit 1; }
-echo "[fuzz] no crashes" >&2
+if ((${#failed[@]})); then
+  echo "[fuzz] findings in: ${failed[*]} (inputs in fuzz/crashes/)" >&2
+  exit 1
+fi
+echo "[fuzz] ${#HARNESSES[@]} harnesses, no crashes, leaks or timeouts" >&2

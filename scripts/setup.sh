@@ -28,6 +28,7 @@ APT_PACKAGES=(
   nlohmann-json3-dev libcli11-dev libspdlog-dev libfmt-dev
   libgtest-dev googletest libssl-dev libutfcpp-dev libgloo-dev
   fortunes time
+  clang libclang-rt-14-dev   # the libFuzzer harnesses (scripts/fuzz.sh)
 )
 if [[ "${UNMASK_SKIP_APT:-0}" != 1 ]]; then
   missing=()

@@ -7,6 +7,9 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 
+#include <unistd.h>
+
+#include <algorithm>
 #include <fstream>
 
 #include "test_util.h"
@@ -109,6 +112,69 @@ TEST(Faults, UnwritableOutputDirectoriesAreClearErrors) {
     EXPECT_EQ(r.err.find("internal error"), std::string::npos) << r.err;
     EXPECT_NE(r.err.find("/proc/unmask-"), std::string::npos) << r.err;
   }
+}
+
+// Runs unmask with `dir` read-only. A non-root user gets chmod 0555; root
+// ignores permission bits, so it gets a read-only bind mount of `dir` in a
+// private mount namespace (unshare -m), which refuses writes even to root.
+std::string quote(const std::string& a) {
+  std::string q = "'";
+  for (char c : a) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return q + "'";
+}
+
+RunResult run_with_read_only(const fs::path& dir, const std::vector<std::string>& args) {
+  std::string cmd = quote(UNMASK_BINARY) + " --log-level warn";
+  for (const auto& a : args) cmd += " " + quote(a);
+  if (::geteuid() != 0) {
+    fs::permissions(dir, fs::perms::owner_read | fs::perms::owner_exec);
+    auto r = run_command(cmd);
+    fs::permissions(dir, fs::perms::owner_all);
+    return r;
+  }
+  const std::string d = quote(dir.string());
+  return run_command("unshare -m sh -c " +
+                     quote("mount --bind " + d + " " + d + " && mount -o remount,bind,ro " + d + " " + d + " && exec " + cmd));
+}
+
+bool read_only_possible() { return ::geteuid() != 0 || run_command("unshare -m true").code == 0; }
+
+TEST(Faults, ReadOnlyOutputDirectoriesAreClearErrors) {
+  if (!read_only_possible()) GTEST_SKIP() << "as root this test needs mount namespaces (unshare -m), refused here";
+  TempDir dir;
+  const fs::path config = write_config(dir.path(), 4), run = dir / "run", ro = dir / "ro";
+  ASSERT_EQ(run_unmask({"train", "--config", config.string(), "--out", run.string()}).code, 0);
+  fs::create_directories(ro);
+  struct Case {
+    fs::path read_only;
+    std::vector<std::string> args;
+  };
+  const std::vector<Case> cases = {
+      {ro, {"train", "--config", config.string(), "--out", (ro / "run").string()}},
+      {ro, {"data", "prepare", "--input", fortune_files().front().string(), "--tokenizer", fortune_tokenizer().string(),
+            "--out", (ro / "data").string()}},
+      {ro, {"sample", "--checkpoint", run.string(), "--num", "1", "--out", (ro / "s.jsonl").string()}},
+      {ro, {"eval", "all", "--checkpoint", run.string(), "--max-rows", "8", "--out", (ro / "eval").string()}},
+      {run, {"train", "--config", config.string(), "--out", run.string(), "--resume", "--set", "train.max_steps=8"}},
+  };
+  for (const auto& c : cases) {
+    const auto r = run_with_read_only(c.read_only, c.args);
+    const std::string what = c.args[0] + " " + c.args[1];
+    EXPECT_EQ(r.code, 1) << what << ": " << r.err;
+    EXPECT_EQ(r.err.find("internal error"), std::string::npos) << what << ": " << r.err;
+    EXPECT_NE(r.err.find(c.read_only.string()), std::string::npos) << what << ": " << r.err;
+    EXPECT_TRUE(r.err.find("Read-only file system") != std::string::npos ||
+                r.err.find("Permission denied") != std::string::npos)
+        << what << ": " << r.err;
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << what << ": " << r.err;
+  }
+  // Nothing was left behind, and the run still resumes once writable again.
+  EXPECT_TRUE(list_tree(ro).empty());
+  EXPECT_EQ(read_text(run / "checkpoints" / "latest"), "step-0000004\n");
+  EXPECT_EQ(run_unmask({"train", "--config", config.string(), "--out", run.string(), "--resume", "--set",
+                        "train.max_steps=8"})
+                .code,
+            0);
 }
 
 TEST(Faults, ASecondTrainerOnTheSameRunRefuses) {

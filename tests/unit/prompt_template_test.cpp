@@ -28,9 +28,10 @@ TEST(PromptTemplate, SplitsTextAndSpansInOrder) {
 }
 
 TEST(PromptTemplate, BadSpansAreClearErrors) {
-  const std::string want = "bad infilling span in --prompt near";
   for (const char* bad : {"a [MASK:0] b", "a [MASK:] b", "a [MASK:-2] b", "a [MASK: 5] b", "a [MASK:5", "[MASK:x]"})
-    EXPECT_NE(error_of([&] { parse_prompt_template(bad); }).find(want), std::string::npos) << bad;
+    EXPECT_NE(error_of([&] { parse_prompt_template(bad); }).find("bad infilling span in --prompt near"),
+              std::string::npos)
+        << bad;
   // An n far beyond any --length is refused before anything is allocated.
   EXPECT_NE(error_of([] { parse_prompt_template("[MASK:99999999999999999999999]"); }).find("more than 1048576 tokens"),
             std::string::npos);

@@ -19,6 +19,7 @@ set(UNMASK_CORE_SOURCES
   src/train/trainer_state.cpp
   src/tokenizer/tokenizer.cpp
   src/tokenizer/sentencepiece_tokenizer.cpp
+  src/tokenizer/sentencepiece_model_check.cpp
   src/tokenizer/train.cpp
   src/data/corpus_reader.cpp
   src/data/shard.cpp

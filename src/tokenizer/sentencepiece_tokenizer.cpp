@@ -4,7 +4,9 @@
 
 #include <sentencepiece_processor.h>
 
+#include "unmask/tokenizer/sentencepiece_model_check.h"
 #include "unmask/util/error.h"
+#include "unmask/util/fs.h"
 
 namespace unmask {
 
@@ -13,7 +15,9 @@ SentencePieceTokenizer::SentencePieceTokenizer(const std::filesystem::path& dir,
   dir_ = dir;
   fingerprint_ = fingerprint;
   const auto model = dir / kTokenizerModel;
-  const auto status = sp_->Load(model.string());
+  const std::string bytes = read_file(model);
+  check_sentencepiece_model(bytes, model.string());
+  const auto status = sp_->LoadFromSerializedProto(bytes);
   if (!status.ok()) throw Error("cannot load SentencePiece model " + model.string() + ": " + status.ToString());
   auto id_of = [&](const char* piece) {
     const int id = sp_->PieceToId(piece);

@@ -10,6 +10,7 @@
 #include "unmask/tokenizer/tokenizer.h"
 #include "unmask/tokenizer/train.h"
 #include "unmask/util/error.h"
+#include "unmask/util/hash.h"
 
 namespace unmask {
 namespace {
@@ -126,6 +127,34 @@ TEST(Tokenizer, TamperedModelIsRefused) {
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("does not match the fingerprint"), std::string::npos) << e.what();
   }
+}
+
+// Found by fuzz_tokenizer_dir: a model file with an empty piece (its
+// fingerprint recorded, so it passes that check) made SentencePiece's trie
+// builder throw through a noexcept function: the process aborted (SIGABRT).
+TEST(Tokenizer, AModelWithAnEmptyPieceOrBrokenProtobufIsRefused) {
+  TempDir dir;
+  std::filesystem::copy(fortune_tokenizer(), dir / "tok");
+  const auto model_path = dir / "tok" / "tokenizer.model";
+  const std::string model = read_text(model_path);
+  // The first piece as trainer writes it: {piece: "[PAD]", score: 0, type: CONTROL}.
+  const std::string pad_piece = std::string("\n\x0e\n\x05[PAD]\x15\0\0\0\0\x18\x03", 16);
+  ASSERT_EQ(model.substr(0, pad_piece.size()), pad_piece);
+  auto with_model = [&](const std::string& bytes) {
+    write_text(model_path, bytes);
+    auto meta = nlohmann::json::parse(read_text(dir / "tok" / "tokenizer.json"));
+    meta["fingerprint"] = to_hex(sha256_bytes(bytes));  // as if the damage were recorded
+    write_text(dir / "tok" / "tokenizer.json", meta.dump());
+    return error_of([&] { load_tokenizer(dir / "tok"); });
+  };
+  const std::string empty_piece = std::string("\n\x09\n\x00\x15\0\0\0\0\x18\x03", 11);
+  EXPECT_NE(with_model(empty_piece + model.substr(pad_piece.size())).find("tokenizer.model is not a valid SentencePiece model (piece 0 is empty)"),
+            std::string::npos);
+  const std::string half = with_model(model.substr(0, model.size() / 2));
+  EXPECT_NE(half.find("is not a valid SentencePiece model ("), std::string::npos) << half;
+  EXPECT_NE(with_model("").find("is not a valid SentencePiece model (it has no pieces)"), std::string::npos);
+  // The intact model still loads.
+  EXPECT_TRUE(with_model(model).empty());
 }
 
 TEST(Tokenizer, BadInputsGetClearErrors) {

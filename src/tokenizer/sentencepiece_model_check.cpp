@@ -67,10 +67,12 @@ void check_sentencepiece_model(const std::string& bytes, const std::string& file
       const std::uint64_t k = piece.varint();
       if ((k >> 3) == 0) piece.fail("field number 0");
       const auto [b, e] = piece.value(k & 7);
-      if (k == ((1u << 3) | 2)) named = e > b;  // SentencePiece.piece: the last occurrence wins
+      // SentencePiece.piece (the last occurrence wins). Its trie takes pieces as
+      // C strings: a NUL byte would cut one short, "\0..." to an empty key.
+      if (k == ((1u << 3) | 2)) named = e > b && bytes.find('\0', b) >= e;
     }
     if (!named) throw Error(file + " is not a valid SentencePiece model (piece " + std::to_string(pieces - 1) +
-                            " is empty)");
+                            " is empty or contains a NUL byte)");
   }
   if (pieces == 0) throw Error(file + " is not a valid SentencePiece model (it has no pieces)");
 }

@@ -129,7 +129,7 @@ TEST(Tokenizer, TamperedModelIsRefused) {
   }
 }
 
-// Found by fuzz_tokenizer_dir: a model file with an empty piece (its
+// Found by fuzz_tokenizer_dir: a model file with a piece "\0" (its
 // fingerprint recorded, so it passes that check) made SentencePiece's trie
 // builder throw through a noexcept function: the process aborted (SIGABRT).
 TEST(Tokenizer, AModelWithAnEmptyPieceOrBrokenProtobufIsRefused) {
@@ -148,8 +148,11 @@ TEST(Tokenizer, AModelWithAnEmptyPieceOrBrokenProtobufIsRefused) {
     return error_of([&] { load_tokenizer(dir / "tok"); });
   };
   const std::string empty_piece = std::string("\n\x09\n\x00\x15\0\0\0\0\x18\x03", 11);
-  EXPECT_NE(with_model(empty_piece + model.substr(pad_piece.size())).find("tokenizer.model is not a valid SentencePiece model (piece 0 is empty)"),
+  EXPECT_NE(with_model(empty_piece + model.substr(pad_piece.size())).find("tokenizer.model is not a valid SentencePiece model (piece 0 is empty"),
             std::string::npos);
+  // The input fuzz_tokenizer_dir found: the last piece is "\0" (an empty C string).
+  const std::string nul_piece = std::string("\n\x0a\n\x01\0\x15\0\0\0\0\x18\x01", 12);
+  EXPECT_NE(with_model(model + nul_piece).find("is empty or contains a NUL byte"), std::string::npos);
   const std::string half = with_model(model.substr(0, model.size() / 2));
   EXPECT_NE(half.find("is not a valid SentencePiece model ("), std::string::npos) << half;
   EXPECT_NE(with_model("").find("is not a valid SentencePiece model (it has no pieces)"), std::string::npos);

@@ -3,8 +3,8 @@
 #include <iostream>
 
 #include "commands.h"
+#include "torch_commands.h"
 #include "unmask/eval/bleu_run.h"
-#include "unmask/eval/run.h"
 #include "unmask/util/error.h"
 #include "unmask/util/text.h"
 
@@ -76,7 +76,7 @@ void add_ppl(CLI::App* group) {
   cmd->add_option("--device", q->device, "auto | cpu | cuda")->capture_default_str();
   cmd->add_flag("--json", *json, "print one JSON object (ppl, nelbo_per_token, std_error, bpb, tokens, ...)");
   on_run(cmd, [q, json] {
-    const auto j = run_eval_ppl(*q);
+    const auto j = torch_commands().eval_ppl(*q);
     std::string text = std::string(j["bound"].get<bool>() ? "ELBO perplexity <= " : "perplexity = ") +
                        number_text(j["ppl"].get<double>(), 3) + "  (NELBO " + number_text(j["nelbo_per_token"].get<double>(), 4) +
                        " nats/token";
@@ -102,7 +102,7 @@ void add_gen_ppl(CLI::App* group) {
   cmd->add_option("--device", q->device, "auto | cpu | cuda")->capture_default_str();
   cmd->add_flag("--json", *json, "print one JSON object (gen_ppl, entropy, distinct-n, repetition, per sample)");
   on_run(cmd, [q, json] {
-    const auto j = run_eval_gen_ppl(*q);
+    const auto j = torch_commands().eval_gen_ppl(*q);
     print_report(j, *json,
                  "gen-perplexity " + number_text(j["gen_ppl"].get<double>(), 3) + "  (entropy " +
                      number_text(j["entropy"].get<double>(), 3) + " nats, distinct-4 " +
@@ -128,8 +128,8 @@ void add_all(CLI::App* group) {
   cmd->add_option("--device", q->device, "auto | cpu | cuda")->capture_default_str();
   cmd->add_flag("--json", *json, "print the report as one JSON object instead of the Markdown table");
   on_run(cmd, [q, json] {
-    const auto j = run_eval_all(*q);
-    std::cout << (*json ? j.dump() : eval_markdown(j));
+    const auto j = torch_commands().eval_all(*q);
+    std::cout << (*json ? j.dump() : torch_commands().eval_markdown(j));
     if (*json) std::cout << "\n";
   });
 }

@@ -1,11 +1,11 @@
-// `unmask`: one binary, subcommands per DESIGN.md §4. Bad input ends with one
-// line on stderr and a non-zero exit: 1 for errors in the work, 2 for usage.
+// `unmask`: one binary, subcommands per DESIGN.md §4 (the commands that need
+// tensors in a module opened on first use: torch_commands.h). Bad input ends
+// with one line on stderr and a non-zero exit: 1 for errors in the work, 2 for usage.
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
 
 #include "commands.h"
-#include "unmask/torch_info.h"
 #include "unmask/util/error.h"
 #include "unmask/util/log.h"
 
@@ -16,7 +16,7 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   app.set_help_all_flag("--help-all", "Show help for every subcommand");
   app.set_version_flag("--version", [] {
-    return std::string("unmask ") + UNMASK_VERSION + " (LibTorch " + torch_version() + ")";
+    return std::string("unmask ") + UNMASK_VERSION + " (LibTorch " + UNMASK_TORCH_VERSION + ", loaded by train, sample and eval)";
   });
   std::string log_level = "info";
   app.add_option("--log-level", log_level, "trace | debug | info | warn | error | off")->capture_default_str();

@@ -1,6 +1,6 @@
 // `unmask sample`.
 #include "commands.h"
-#include "unmask/sampling/run.h"
+#include "torch_commands.h"
 
 namespace unmask::cli {
 
@@ -46,7 +46,7 @@ void add_sample_command(CLI::App& app) {
                 "capture the denoiser call in a CUDA graph and replay it every step (CUDA only)");
   cmd->add_flag("--no-ema", r->no_ema, "use the raw weights even when the checkpoint has EMA weights");
   cmd->add_flag("--show-steps", r->show_steps, "print the first sample's canvas after every step (stderr)");
-  on_run(cmd, [r] { run_sampling(*r); });
+  on_run(cmd, [r] { torch_commands().sample(*r); });
 }
 
 }  // namespace unmask::cli

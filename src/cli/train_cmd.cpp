@@ -1,6 +1,6 @@
 // `unmask train`.
 #include "commands.h"
-#include "unmask/train/run.h"
+#include "torch_commands.h"
 
 namespace unmask::cli {
 
@@ -18,7 +18,7 @@ void add_train_command(CLI::App& app) {
   on_run(cmd, [r, cmd] {
     TrainRequest request = *r;
     if (cmd->count("--resume") && request.resume.empty()) request.resume = "latest";
-    run_training(request);
+    torch_commands().train(request);
   });
 }
 

@@ -2,6 +2,7 @@
 // help and version, and the one-line errors with non-zero exits.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <fstream>
 #include <nlohmann/json.hpp>
 
@@ -32,6 +33,53 @@ TEST(Cli, VersionNamesLibTorch) {
   const auto r = run_unmask({"--version"});
   EXPECT_EQ(r.code, 0);
   EXPECT_NE(r.out.find("unmask 0.1.0 (LibTorch 2."), std::string::npos) << r.out;
+}
+
+std::string shell_quote(const std::string& a) {
+  std::string q = "'";
+  for (char c : a) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return q + "'";
+}
+
+// unmask with UNMASK_TORCH_MODULE pointing at a file that does not exist.
+RunResult run_without_torch_module(const std::vector<std::string>& args) {
+  std::string cmd = "UNMASK_TORCH_MODULE=/nonexistent/libunmask_torch_cmds.so " + shell_quote(UNMASK_BINARY);
+  for (const auto& a : args) cmd += " " + shell_quote(a);
+  return run_command(cmd + " </dev/null");
+}
+
+// The binary itself does not link LibTorch; only train, sample and eval
+// ppl/gen-ppl/all open the module, so every other command works without it,
+// and the ones that need it say what is missing in one line.
+TEST(Cli, OnlyTheTensorCommandsLoadLibTorch) {
+  const auto needed = run_command("readelf -d " + shell_quote(UNMASK_BINARY));
+  ASSERT_EQ(needed.code, 0) << needed.err;
+  EXPECT_NE(needed.out.find("(NEEDED)"), std::string::npos) << needed.out;
+  EXPECT_EQ(needed.out.find("libtorch"), std::string::npos) << needed.out;
+  EXPECT_EQ(needed.out.find("libc10"), std::string::npos) << needed.out;
+  TempDir dir;
+  write_text(dir / "hyps.txt", "the cat sat on the mat\na dog ran\n");
+  for (const auto& args : std::vector<std::vector<std::string>>{
+           {"--help"},
+           {"--version"},
+           {"train", "--help"},
+           {"tokenizer", "encode", "--tokenizer", fortune_tokenizer().string(), "--text", "hello world"},
+           {"data", "inspect", "--data", fortune_data().string()},
+           {"eval", "bleu", "--hyps", (dir / "hyps.txt").string(), "--refs", (dir / "hyps.txt").string()}}) {
+    const auto r = run_without_torch_module(args);
+    EXPECT_EQ(r.code, 0) << args.front() << ": " << r.err;
+  }
+  for (const auto& args : std::vector<std::vector<std::string>>{
+           {"sample", "--checkpoint", (dir / "none").string()},
+           {"train", "--config", (dir / "none.json").string()},
+           {"eval", "ppl", "--checkpoint", (dir / "none").string()}}) {
+    const auto r = run_without_torch_module(args);
+    expect_one_line_error(r, "cannot load the LibTorch part of unmask, /nonexistent/libunmask_torch_cmds.so: ");
+    EXPECT_NE(r.err.find("UNMASK_TORCH_MODULE"), std::string::npos) << r.err;
+  }
+  // A library that is not the module is refused by name.
+  const auto r = run_command("UNMASK_TORCH_MODULE=libm.so.6 " + shell_quote(UNMASK_BINARY) + " sample --checkpoint x");
+  expect_one_line_error(r, "libm.so.6 is not unmask's LibTorch module (no unmask_torch_commands)");
 }
 
 TEST(Cli, HelpWorksOnEveryLevel) {

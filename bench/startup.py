@@ -12,7 +12,7 @@ Medians are reported.
 `eval bleu` on 1,000 hypotheses (one reference stream of 1,000 lines, made
 from the fortunes corpus as bench/eval_bleu.py makes them) is also compared
 end to end with sacrebleu's own command line (`sacrebleu REF -i HYP -m bleu
--b`), and the two scores are printed.
+-b -w 4`), and the two scores are printed.
 
     python bench/startup.py [--build build] [--before OLD_UNMASK] [--repeat 7]
 """
@@ -73,25 +73,25 @@ def main():
         ("eval bleu, 1,000 hypotheses", ["eval", "bleu", "--hyps", h, "--refs", r, "--json"]),
     ]
     env = dict(os.environ)
-    preload = dict(env, LD_PRELOAD=module)
-    variants = [("unmask", unmask, env), ("LibTorch preloaded", unmask, preload)]
+    # LD_PRELOAD is set by `env` inside /usr/bin/time, so that only unmask preloads the module.
+    variants = [("unmask", [unmask], env), ("LibTorch preloaded", ["env", f"LD_PRELOAD={module}", unmask], env)]
     if a.before:
-        variants.append(("--before", os.path.abspath(a.before), env))
+        variants.append(("--before", [os.path.abspath(a.before)], env))
     print("| command | " + " | ".join(f"{v[0]} wall | {v[0]} RSS" for v in variants) + " |")
     print("|---|" + "---:|---:|" * len(variants))
     outs = {}
     for label, args in commands:
         cells = []
-        for name, binary, e in variants:
-            wall, rss, out = measure([binary] + args, e, a.repeat)
+        for name, prefix, e in variants:
+            wall, rss, out = measure(prefix + args, e, a.repeat)
             outs[(label, name)] = out
             cells.append(f"{wall * 1000:.0f} ms | {rss:.0f} MiB")
         print(f"| {label} | " + " | ".join(cells) + " |")
     sacre = os.path.join(os.path.dirname(sys.executable), "sacrebleu")
-    wall, rss, out = measure([sacre, r, "-i", h, "-m", "bleu", "-b"], env, a.repeat)
+    wall, rss, out = measure([sacre, r, "-i", h, "-m", "bleu", "-b", "-w", "4"], env, a.repeat)
     print(f"\nsacrebleu CLI, same 1,000 hypotheses: {wall * 1000:.0f} ms, {rss:.0f} MiB (BLEU {out.strip()})")
     import json
-    print("unmask eval bleu: BLEU %.2f" % json.loads(outs[("eval bleu, 1,000 hypotheses", "unmask")])["bleu"])
+    print("unmask eval bleu: BLEU %.4f" % json.loads(outs[("eval bleu, 1,000 hypotheses", "unmask")])["bleu"])
 
 
 if __name__ == "__main__":

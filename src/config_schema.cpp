@@ -55,6 +55,9 @@ template <class V> void visit(V& v, OptimConfig& c) {
   v.field("eps", c.eps, "AdamW epsilon");
   v.field("weight_decay", c.weight_decay, "decoupled weight decay (not on norms and biases)");
   v.field("grad_clip", c.grad_clip, "gradient clipping by global norm (0 = off)");
+  v.field("fused", c.fused,
+          "AdamW as one fused kernel per parameter group (ATen _fused_adamw_, CPU and CUDA); false = LibTorch's "
+          "per-parameter AdamW (the same update and state)");
 }
 
 template <class V> void visit(V& v, TrainConfig& c) {

@@ -54,6 +54,7 @@ struct OptimConfig {
   double eps = 1e-8;
   double weight_decay = 0.0;
   double grad_clip = 1.0;
+  bool fused = true;  // one fused AdamW kernel per group (FusedAdamW); false: LibTorch's per-parameter AdamW
 };
 
 struct TrainConfig {

@@ -15,6 +15,7 @@
 #include "trainer_impl.h"
 #include "unmask/diffusion/spindle.h"
 #include "unmask/dist/grad_sync.h"
+#include "unmask/train/fused_adamw.h"
 #include "unmask/train/checkpoint.h"
 #include "unmask/train/lr_schedule.h"
 #include "unmask/util/autocast.h"
@@ -28,6 +29,15 @@ namespace {
 
 std::atomic<int> g_stop_signal{0};
 extern "C" void on_stop_signal(int sig) { g_stop_signal = sig; }
+
+// Every gradient × scale, in one foreach operation (not one per parameter).
+void scale_gradients(BackboneImpl& model, double scale) {
+  torch::NoGradGuard guard;
+  std::vector<at::Tensor> grads;
+  for (auto& p : model.parameters())
+    if (p.grad().defined()) grads.push_back(p.grad());
+  if (!grads.empty()) at::_foreach_mul_(grads, scale);
+}
 
 }  // namespace
 
@@ -63,10 +73,7 @@ GradResult accumulate_gradients(BackboneImpl& model, const Objective& objective,
   }
   if (!bound) r.nelbo_sum = std::nan("");
   if (chunks > 1 && !sync) {
-    const double scale = 1.0 / std::max(1.0, r.denominator);
-    torch::NoGradGuard guard;
-    for (auto& p : model.parameters())
-      if (p.grad().defined()) p.grad().mul_(scale);
+    scale_gradients(model, 1.0 / std::max(1.0, r.denominator));
   }
   return r;
 }
@@ -148,7 +155,8 @@ void Trainer::Impl::build_optimizer() {
                                  torch::optim::AdamWOptions(options).weight_decay(o.weight_decay)));
   groups.emplace_back(no_decay,
                       std::make_unique<torch::optim::AdamWOptions>(torch::optim::AdamWOptions(options).weight_decay(0)));
-  optimizer = std::make_unique<torch::optim::AdamW>(groups, options);
+  if (o.fused) optimizer = std::make_unique<FusedAdamW>(groups, options);
+  else optimizer = std::make_unique<torch::optim::AdamW>(groups, options);
 }
 Trainer::Trainer(TrainOptions options) : impl_(std::make_unique<Impl>()) {
   impl_->options = std::move(options);
@@ -230,10 +238,7 @@ std::int64_t Trainer::run() {
       const auto total = m.dp->sum({r.loss_sum, r.denominator, r.nelbo_sum, r.tokens, stop ? 1.0 : 0.0});
       r = {total[0], total[1], total[2], total[3]};
       stop = total[4] > 0;
-      const double scale = static_cast<double>(m.dp->world_size()) / std::max(1.0, r.denominator);
-      torch::NoGradGuard guard;
-      for (auto& p : m.model->parameters())
-        if (p.grad().defined()) p.grad().mul_(scale);
+      scale_gradients(*m.model, static_cast<double>(m.dp->world_size()) / std::max(1.0, r.denominator));
     }
     const double grad_norm =
         torch::nn::utils::clip_grad_norm_(m.model->parameters(),

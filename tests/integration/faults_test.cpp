@@ -140,7 +140,9 @@ RunResult run_with_read_only(const fs::path& dir, const std::vector<std::string>
 bool read_only_possible() { return ::geteuid() != 0 || run_command("unshare -m true").code == 0; }
 
 TEST(Faults, ReadOnlyOutputDirectoriesAreClearErrors) {
-  if (!read_only_possible()) GTEST_SKIP() << "as root this test needs mount namespaces (unshare -m), refused here";
+  if (!read_only_possible())
+    GTEST_SKIP() << "runs as a non-root user, or as root where mount namespaces (unshare -m) are allowed; here they "
+                    "were refused";
   TempDir dir;
   const fs::path config = write_config(dir.path(), 4), run = dir / "run", ro = dir / "ro";
   ASSERT_EQ(run_unmask({"train", "--config", config.string(), "--out", run.string()}).code, 0);

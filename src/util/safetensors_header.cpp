@@ -46,14 +46,15 @@ SafetensorsEntry parse_entry(const std::string& name, const nlohmann::json& info
                 "' (supported: F64 F32 F16 BF16 I64 I32 I16 I8 U8 BOOL)");
   // bytes = numel × element, refusing overflow (a huge shape must not wrap to the range's size).
   std::uint64_t bytes = element;
-  bool zero = false;
-  for (const auto d : e.shape) {
-    if (d == 0) zero = true;
-    else if (!zero && bytes > std::numeric_limits<std::uint64_t>::max() / static_cast<std::uint64_t>(d))
-      throw Error(file + ": tensor '" + name + "' has a shape too large for any file");
-    else if (!zero) bytes *= static_cast<std::uint64_t>(d);
+  if (std::find(e.shape.begin(), e.shape.end(), 0) != e.shape.end()) {
+    bytes = 0;
+  } else {
+    for (const auto d : e.shape) {
+      if (bytes > std::numeric_limits<std::uint64_t>::max() / static_cast<std::uint64_t>(d))
+        throw Error(file + ": tensor '" + name + "' has a shape too large for any file");
+      bytes *= static_cast<std::uint64_t>(d);
+    }
   }
-  if (zero) bytes = 0;
   if (e.begin > e.end || e.end - e.begin != bytes)
     throw Error(file + ": tensor '" + name + "' byte range does not match its shape/dtype or the file size");
   return e;

@@ -28,8 +28,9 @@ std::pair<at::Tensor, at::Tensor> mask_tokens(const at::Tensor& x0, const at::Te
 
 at::Tensor log_probs_without_mask(const at::Tensor& logits, std::int64_t mask_id) {
   at::Tensor l = logits.to(torch::kFloat32);
-  l = l.index_fill(-1, torch::tensor({mask_id}, torch::TensorOptions().dtype(torch::kLong).device(l.device())),
-                   -std::numeric_limits<float>::infinity());
+  // The [MASK] column selected on the device (no host-to-device copy per call).
+  const at::Tensor is_mask = torch::arange(l.size(-1), l.options().dtype(torch::kLong)) == mask_id;  // (V)
+  l = l.masked_fill(is_mask, -std::numeric_limits<float>::infinity());
   return torch::log_softmax(l, -1);
 }
 

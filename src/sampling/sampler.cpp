@@ -23,12 +23,6 @@ std::uint64_t stream_seed(std::uint64_t seed, std::int64_t index) {
   return splitmix64(splitmix64(seed) ^ static_cast<std::uint64_t>(index));
 }
 
-std::vector<at::Generator> streams(const SampleRequest& r) {
-  std::vector<at::Generator> out;
-  for (std::int64_t i = 0; i < r.num; ++i) out.push_back(at::detail::createCPUGenerator(stream_seed(r.seed, r.first_index + i)));
-  return out;
-}
-
 const std::vector<int>& prompt_of(const SampleRequest& r, std::int64_t i) {
   return r.prompts.empty() ? r.prompt : r.prompts[static_cast<std::size_t>(i) % r.prompts.size()];
 }
@@ -45,29 +39,44 @@ at::Tensor canvas(const SampleRequest& r, const SpecialTokens& special, const to
   return x.to(device);
 }
 
+// (N, L) bool: EOS tokens the decoder produced (not the prompt's).
+at::Tensor generated_eos(const at::Tensor& x, const at::Tensor& fixed, const SpecialTokens& special) {
+  return (x == special.eos).logical_and(fixed.logical_not());
+}
+
 // Left to right: position `pos` takes the prompt's token when it has one,
-// else a draw from p(x_pos | x_<pos) of the sample's stream.
+// else a draw from p(x_pos | x_<pos) keyed by (sample, pos). Whether every
+// sample has produced EOS is read back every `check_every` positions.
 void autoregressive(BackboneImpl& model, const SpecialTokens& special, const SampleRequest& r,
-                    const TokenPicker& picker, std::vector<at::Generator>& gens, at::Tensor& x, SampleResult& out) {
+                    const TokenPicker& picker, const CounterRng& rng, std::int64_t check_every, at::Tensor& x,
+                    SampleResult& out) {
   std::size_t shortest = prompt_of(r, 0).size();
   for (std::int64_t i = 1; i < r.num; ++i) shortest = std::min(shortest, prompt_of(r, i).size());
   const at::Tensor fixed = x != special.mask;  // (N, L)
-  for (auto pos = static_cast<std::int64_t>(shortest) + 1; pos < r.length; ++pos) {
+  const auto first = static_cast<std::int64_t>(shortest) + 1;
+  for (std::int64_t pos = first; pos < r.length; ++pos) {
     const auto start = std::chrono::steady_clock::now();
-    const at::Tensor logits =  // (N, V) next-token log-probabilities; [MASK] is never a token of text
+    at::Tensor logits;
+    {
+      RECORD_USER_SCOPE("unmask::network");
+      logits =  // (N, V) next-token log-probabilities; [MASK] is never a token of text
         log_probs_without_mask(model.forward(x.narrow(1, 0, pos), at::Tensor(), at::Tensor()).select(1, pos - 1),
                                special.mask);
+    }
     out.network_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     ++out.network_calls;
-    std::vector<at::Tensor> ids;
-    for (std::int64_t i = 0; i < r.num; ++i) ids.push_back(picker.pick(logits.narrow(0, i, 1), gens[i]));
-    const at::Tensor drawn = torch::cat(ids).to(x.device());  // (N)
+    const at::Tensor drawn = picker.draw(logits, rng.uniform(draw_site(0, pos, 0), 1).squeeze(1));  // (N)
     x.select(1, pos).copy_(torch::where(fixed.select(1, pos), x.select(1, pos), drawn));
     if (r.on_step) r.on_step(x.narrow(1, 0, pos + 1));
-    if (r.stop_at_eos && (x.narrow(1, 0, pos + 1) == special.eos).any(1).all().item<bool>()) {
-      x.narrow(1, pos + 1, r.length - pos - 1).fill_(special.pad);
+    if (r.stop_at_eos && ((pos - first + 1) % check_every == 0 || pos + 1 == r.length) &&
+        generated_eos(x, fixed, special).narrow(1, 0, pos + 1).any(1).all().item<bool>())
       break;
-    }
+  }
+  if (r.stop_at_eos) {
+    // After a sample's first generated EOS comes padding, as if it had stopped
+    // there, whichever step the check noticed it (and whatever the batch).
+    const at::Tensor eos = generated_eos(x, fixed, special).to(torch::kLong);  // (N, L)
+    x.masked_fill_((eos.cumsum(1) - eos).gt(0).logical_and(fixed.logical_not()), special.pad);
   }
 }
 
@@ -147,9 +156,11 @@ SampleResult run_sampler(BackboneImpl& model, const Objective& objective, const 
     out.reveal_step = reveal.cpu();
   };
   const TokenPicker picker(r.picker);
-  auto gens = streams(r);
+  const CounterRng rng(out.seeds, device);
+  // Host read-backs: free on the CPU, a pipeline stall on CUDA.
+  const std::int64_t check_every = r.check_every > 0 ? r.check_every : (device.is_cpu() ? 1 : 8);
   if (objective.causal()) {
-    autoregressive(model, special, r, picker, gens, x, out);
+    autoregressive(model, special, r, picker, rng, check_every, x, out);
     finish();
     return out;
   }
@@ -166,7 +177,7 @@ SampleResult run_sampler(BackboneImpl& model, const Objective& objective, const 
   };
   std::unique_ptr<sampling::GraphedForward> graphed;
   if (r.cuda_graph) graphed = std::make_unique<sampling::GraphedForward>(forward);
-  sampling::Denoiser d{objective, schedule, special, r, picker, gens, out, {}, {}};
+  sampling::Denoiser d{objective, schedule, special, r, picker, rng, out, r.dense_draws || !device.is_cpu(), check_every};
   d.network = [&](const at::Tensor& xt, const at::Tensor& t) {
     const at::Tensor cond = objective.time_condition(t).to(device);
     return graphed ? (*graphed)(xt, cond) : forward(xt, cond);
@@ -194,7 +205,9 @@ SampleResult run_sampler(BackboneImpl& model, const Objective& objective, const 
     for (; pos < r.length; pos += r.block_size) spans.emplace_back(pos, std::min(pos + r.block_size, r.length));
     const auto blocks = static_cast<std::int64_t>(spans.size());
     const std::int64_t steps = mdlm_style ? r.steps : std::max<std::int64_t>(1, r.steps / blocks);
-    for (const auto& [begin, end] : spans) {
+    for (std::size_t b = 0; b < spans.size(); ++b) {
+      const auto [begin, end] = spans[b];
+      d.phase = static_cast<std::int64_t>(b) + 1;  // each block draws from its own sites
       const std::int64_t w0 = std::clamp<std::int64_t>(end - context, 0, r.length - context);
       at::Tensor window = x.narrow(1, w0, context).clone();  // (N, C)
       at::Tensor active = torch::zeros({context}, torch::TensorOptions().dtype(torch::kBool).device(device));

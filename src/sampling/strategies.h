@@ -3,8 +3,8 @@
 // position as it is. sampler.cpp composes them (blocks, sliding windows).
 #pragma once
 
-#include <ATen/core/Generator.h>
 #include <ATen/core/Tensor.h>
+#include <ATen/record_function.h>
 
 #include <chrono>
 #include <cmath>
@@ -13,21 +13,29 @@
 
 #include "unmask/diffusion/objective.h"
 #include "unmask/model/backbone.h"
+#include "unmask/sampling/counter_rng.h"
 #include "unmask/sampling/sampler.h"
 #include "unmask/sampling/token_picker.h"
 
 namespace unmask::sampling {
 
-// What every strategy needs: the denoiser, the schedule, the picker and one
-// random stream per sample; `network` counts calls into the result.
+// What every strategy needs: the denoiser, the schedule, the picker and the
+// per-sample counter-based streams; `network` counts calls into the result.
+// A step is a fixed sequence of tensor operations on the model's device,
+// whatever the batch size; the host reads a value back only every
+// `check_every` steps (has everything been revealed?), before the loop, and
+// where a strategy's point is a host decision (`cached`: skip the call).
 struct Denoiser {
   const Objective& objective;
   const NoiseSchedule& schedule;
   const SpecialTokens& special;
   const SampleRequest& request;
   const TokenPicker& picker;
-  std::vector<at::Generator>& gens;
+  const CounterRng& rng;
   SampleResult& out;
+  bool dense = false;            // draw rows at every position (positions.h): on CUDA, or asked for
+  std::int64_t check_every = 1;  // steps between termination checks
+  std::int64_t phase = 0;        // 0: the whole canvas; semi_ar block b: b + 1 (keys the draws)
   // (N, L) canvas, (N) times in [0, 1] → (N, L, V) float32 log p_θ(x0 | x_t), [MASK] excluded.
   std::function<at::Tensor(const at::Tensor&, const at::Tensor&)> network;
   // Called with the canvas after every step.
@@ -38,8 +46,16 @@ struct Denoiser {
     return request.T > 0 ? std::ceil(t * static_cast<double>(request.T) - 1e-9) / static_cast<double>(request.T) : t;
   }
 
+  // (N, count) float64 uniforms of draw `draw` at step `step` of this phase.
+  at::Tensor uniform(std::int64_t step, std::int64_t draw, std::int64_t count) const {
+    return rng.uniform(draw_site(phase, step, draw), count);
+  }
+  // Whether step n checks for termination (a host read-back).
+  bool check_at(std::int64_t n) const { return n % check_every == 0; }
+
   at::Tensor log_probs(const at::Tensor& x, const at::Tensor& t) {
     ++out.network_calls;
+    RECORD_USER_SCOPE("unmask::network");  // one unit in profiles (and in the step-operation test)
     const auto start = std::chrono::steady_clock::now();
     at::Tensor lp = network(x, t);
     out.network_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

@@ -1,4 +1,4 @@
-// Temperature / top-k / top-p filtering and float64 Gumbel-max draws.
+// Temperature / top-k / top-p filtering and float64 inverse-CDF draws.
 #include "unmask/sampling/token_picker.h"
 
 #include <torch/torch.h>
@@ -15,11 +15,13 @@ TokenPicker::TokenPicker(PickerOptions options) : options_(options) {
   if (!(options_.top_p > 0 && options_.top_p <= 1)) throw Error("top-p must be in (0, 1]");
 }
 
-at::Tensor gumbel_noise(at::IntArrayRef sizes, at::Generator& gen) {
-  const auto opts = torch::TensorOptions().dtype(torch::kFloat64).device(gen.device());
-  // u ∈ (0, 1): the smallest double above 0 keeps −log(−log u) finite.
-  const at::Tensor u = at::rand(sizes, gen, opts).clamp_min(std::numeric_limits<double>::min());
-  return -torch::log(-torch::log(u));
+at::Tensor inverse_cdf(const at::Tensor& log_probs, const at::Tensor& u) {
+  const at::Tensor cdf = log_probs.exp().cumsum(-1, torch::kFloat64);            // (R, V) non-decreasing
+  const at::Tensor total = cdf.select(-1, cdf.size(-1) - 1);                      // (R)
+  // u · total < total, so the search ends on a v whose mass is positive:
+  // cdf[v] > target >= cdf[v - 1].
+  const at::Tensor target = torch::minimum(u * total, torch::nextafter(total, torch::zeros_like(total)));  // (R)
+  return torch::searchsorted(cdf, target.unsqueeze(-1), /*out_int32=*/false, /*right=*/true).squeeze(-1);
 }
 
 at::Tensor TokenPicker::log_probs(const at::Tensor& logits) const {
@@ -39,10 +41,11 @@ at::Tensor TokenPicker::log_probs(const at::Tensor& logits) const {
   return lp - torch::logsumexp(lp, -1, true);
 }
 
-at::Tensor TokenPicker::pick(const at::Tensor& logits, at::Generator& gen) const {
-  if (options_.greedy) return logits.argmax(-1);
-  const at::Tensor lp = log_probs(logits);
-  return (lp + gumbel_noise(lp.sizes(), gen).to(lp.device())).argmax(-1);
+at::Tensor TokenPicker::draw(const at::Tensor& lp, const at::Tensor& u) const {
+  if (options_.greedy) return lp.argmax(-1);
+  const bool identity = options_.temperature == 1.0 && options_.top_k == 0 && options_.top_p >= 1.0;
+  // Unfiltered rows need no renormalisation: the draw scales u by the row's mass.
+  return inverse_cdf(identity ? lp : log_probs(lp), u);
 }
 
 }  // namespace unmask

@@ -1,4 +1,4 @@
-// Token picking (top-k/top-p support, float64 Gumbel frequencies by a χ² test
+// Token picking (top-k/top-p support, float64 inverse-CDF frequencies by a χ² test
 // including a rare class), the ancestral step against the reverse posterior,
 // and the samplers' invariants on a tiny model:
 // first_hitting makes exactly one call per token with strictly decreasing
@@ -12,6 +12,7 @@
 
 #include "torch_test_util.h"
 #include "unmask/diffusion/objective.h"
+#include "unmask/sampling/counter_rng.h"
 #include "unmask/sampling/sampler.h"
 #include "unmask/util/error.h"
 
@@ -52,14 +53,16 @@ TEST(TokenPicker, TopKAndTopPKeepExactlyTheRightSupport) {
   EXPECT_THROW(TokenPicker{bad}, Error);
 }
 
-// Invariant 7: float64 Gumbel-max draws match the target distribution,
-// including a class of probability 1e-3.
-TEST(TokenPicker, Float64GumbelFrequenciesMatchTheDistribution) {
+// Invariant 7: float64 inverse-CDF draws match the target distribution,
+// including a class of probability 1e-3; the extreme uniforms stay inside the
+// support, and greedy takes the argmax.
+TEST(TokenPicker, Float64InverseCdfFrequenciesMatchTheDistribution) {
   const std::vector<double> p = {0.6, 0.3, 0.099, 0.001};
   const std::int64_t n = 200000;
   const at::Tensor logits = torch::log(torch::tensor(p, torch::kFloat64)).unsqueeze(0).expand({n, 4});
-  auto gen = at::detail::createCPUGenerator(42);
-  const at::Tensor ids = TokenPicker(PickerOptions{}).pick(logits, gen);
+  const CounterRng rng(std::vector<std::uint64_t>{42}, torch::kCPU);
+  const at::Tensor u = rng.uniform(draw_site(0, 0, 0), n).squeeze(0);  // (n)
+  const at::Tensor ids = TokenPicker(PickerOptions{}).draw(logits, u);
   const at::Tensor counts = torch::bincount(ids, {}, 4).to(torch::kFloat64);
   double chi2 = 0;
   for (int v = 0; v < 4; ++v) {
@@ -68,9 +71,18 @@ TEST(TokenPicker, Float64GumbelFrequenciesMatchTheDistribution) {
   }
   EXPECT_LT(chi2, 16.27);  // χ²(3 dof) at the 0.001 level
   EXPECT_NEAR(counts[3].item<double>(), 200.0, 4 * std::sqrt(200.0));
+  // u = 0 and the largest u below 1: the first and the last token of positive
+  // mass, never one outside the support (top-k 2 keeps {0, 1}; a −inf tail).
+  PickerOptions top2;
+  top2.top_k = 2;
+  const at::Tensor edge_u = torch::tensor({0.0, 1.0 - 0x1.0p-53}, torch::kFloat64);
+  const at::Tensor two = logits.narrow(0, 0, 2);
+  EXPECT_TRUE(torch::equal(TokenPicker(top2).draw(two, edge_u), torch::tensor({0, 1}, torch::kLong)));
+  const at::Tensor tail = torch::log(torch::tensor({0.0, 0.7, 0.3, 0.0}, torch::kFloat64)).unsqueeze(0).expand({2, 4});
+  EXPECT_TRUE(torch::equal(TokenPicker(PickerOptions{}).draw(tail, edge_u), torch::tensor({1, 2}, torch::kLong)));
   PickerOptions greedy;
   greedy.greedy = true;
-  EXPECT_TRUE((TokenPicker(greedy).pick(logits, gen) == 0).all().item<bool>());
+  EXPECT_TRUE((TokenPicker(greedy).draw(logits, u) == 0).all().item<bool>());
 }
 
 struct TinySetup {

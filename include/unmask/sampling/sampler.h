@@ -7,9 +7,10 @@
 // optionally re-masking) and `semi_ar` (blocks left to right, each denoised by
 // an inner sampler; a sliding window of the model's context when the text is
 // longer, as MDLM's semi-AR sampler). The ar objective decodes left to
-// right. Every sample draws from its
-// own random stream, seeded from the run seed and its index, so sample i is
-// the same whatever the batch size or the other samples.
+// right. Every sample draws from its own counter-based stream, keyed by the
+// run seed and its index (counter_rng.h), so sample i is the same whatever the
+// batch size or the other samples; a step is the same tensor operations for
+// any batch size, with no host synchronisation on CUDA (strategies.h).
 #pragma once
 
 #include <ATen/core/Tensor.h>
@@ -49,6 +50,9 @@ struct SampleRequest {
   bool mask_bos = false;              // start with BOS masked too, as MDLM's all-[MASK] prior (not for ar)
   std::int64_t context = 0;           // positions the model sees at once (0 = length); semi_ar slides a window when length exceeds it
   bool stop_at_eos = false;           // ar: stop once every sample has produced EOS (the rest is [PAD])
+  std::int64_t check_every = 0;       // steps between host checks for "all revealed" / "all ended" (0: 1 on the
+                                      // CPU, 8 on CUDA); the tokens never depend on it, the call count may
+  bool dense_draws = false;           // draw at every position (the CUDA path) even on the CPU; same tokens
   bool cuda_graph = false;            // capture the denoiser call in a CUDA graph (CUDA only)
   bool autocast_bf16 = false;         // bf16 autocast for the network (CUDA)
   // Called with the canvas (N, length so far) after every step (--show-steps, tests).

@@ -1,10 +1,13 @@
 // Token picking from logits: temperature, top-k, top-p (nucleus), greedy, and
-// categorical draws by the Gumbel-max trick with float64 noise. Float32 Gumbel
-// noise is truncated near 16.6 and silently lowers temperature and diversity
-// (Zheng et al. 2024, arXiv 2409.02908, Table 2); float64 does not.
+// exact categorical draws by inverting the float64 cumulative distribution
+// with one float64 uniform per row (from the samplers' counter-based streams,
+// counter_rng.h). Float32 Gumbel-max noise is truncated near 16.6 and silently
+// lowers temperature and diversity (Zheng et al. 2024, arXiv 2409.02908,
+// Table 2). The float64 inverse CDF resolves probabilities down to 2^-53 of
+// the row's mass, as float64 Gumbel noise (at most about 36.7) does, and needs
+// one random number per row instead of V.
 #pragma once
 
-#include <ATen/core/Generator.h>
 #include <ATen/core/Tensor.h>
 
 namespace unmask {
@@ -22,15 +25,19 @@ class TokenPicker {
   // Log-probabilities after temperature, top-k and top-p: (N, V) float64,
   // −inf outside the kept support.
   at::Tensor log_probs(const at::Tensor& logits) const;
-  // One id per row of `logits` (N, V) → (N) int64; noise from `gen`.
-  at::Tensor pick(const at::Tensor& logits, at::Generator& gen) const;
+  // One id per row of log-probabilities (R, V) (up to a per-row constant that
+  // keeps them <= 0, e.g. a reverse step's joint) → (R) int64, given (R)
+  // float64 uniforms in [0, 1); greedy: the argmax.
+  at::Tensor draw(const at::Tensor& log_probs, const at::Tensor& u) const;
   const PickerOptions& options() const { return options_; }
 
  private:
   PickerOptions options_;
 };
 
-// Standard Gumbel noise in float64, shape `sizes`, drawn on the generator's device.
-at::Tensor gumbel_noise(at::IntArrayRef sizes, at::Generator& gen);
+// The inverse-CDF draw: for log-probabilities (R, V) (normalised or not; −inf
+// = outside the support) and uniforms u (R) in [0, 1), the first v whose float64
+// cumulative mass exceeds u · total → (R) int64. Never a token of zero mass.
+at::Tensor inverse_cdf(const at::Tensor& log_probs, const at::Tensor& u);
 
 }  // namespace unmask

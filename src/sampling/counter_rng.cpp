@@ -1,0 +1,48 @@
+// SplitMix64 evaluated with int64 tensor operations (see counter_rng.h): about
+// fifteen element-wise operations on an (N, count) tensor, whatever N is.
+#include "unmask/sampling/counter_rng.h"
+
+#include <torch/torch.h>
+
+#include <cstring>
+
+namespace unmask {
+namespace {
+
+// The same 64 bits read as a signed integer (what an int64 tensor holds).
+std::int64_t as_signed(std::uint64_t v) {
+  std::int64_t s;
+  std::memcpy(&s, &v, sizeof s);
+  return s;
+}
+
+// z >> k on the uint64 bits: an arithmetic shift with the sign copies cleared.
+at::Tensor shift_right(const at::Tensor& z, int k) {
+  return z.bitwise_right_shift(k).bitwise_and_(static_cast<std::int64_t>((std::uint64_t{1} << (64 - k)) - 1));
+}
+
+// splitmix64's output function on every element of an int64 tensor, in place.
+void mix(at::Tensor& z) {
+  z.bitwise_xor_(shift_right(z, 30)).mul_(as_signed(0xBF58476D1CE4E5B9ULL));
+  z.bitwise_xor_(shift_right(z, 27)).mul_(as_signed(0x94D049BB133111EBULL));
+  z.bitwise_xor_(shift_right(z, 31));
+}
+
+}  // namespace
+
+CounterRng::CounterRng(const std::vector<std::uint64_t>& keys, const at::Device& device) {
+  std::vector<std::int64_t> signed_keys;
+  for (const std::uint64_t k : keys) signed_keys.push_back(as_signed(k));
+  keys_ = torch::tensor(signed_keys, torch::kLong).to(device);  // once per sampling run
+}
+
+at::Tensor CounterRng::uniform(std::uint64_t salt, std::int64_t count) const {
+  const auto opts = keys_.options();
+  // (1, count): (j + 1)·γ, wrapping; γ is splitmix64's increment.
+  const at::Tensor offsets = torch::arange(1, count + 1, opts).mul_(as_signed(0x9E3779B97F4A7C15ULL)).unsqueeze(0);
+  at::Tensor z = keys_.bitwise_xor(as_signed(salt)).unsqueeze(1) + offsets;  // (N, count)
+  mix(z);
+  return shift_right(z, 11).to(torch::kFloat64).mul_(0x1.0p-53);
+}
+
+}  // namespace unmask

@@ -1,0 +1,32 @@
+// The positions of a canvas where a sampling step draws tokens (internal to
+// the samplers). Two ways to the same numbers, since every draw is a pure
+// function of (sample, site, position) (counter_rng.h):
+//   gathered: the flat indices of the positions (one `nonzero`) and only
+//     their rows computed. The cheapest on the CPU, where reading a count
+//     back costs nothing; on CUDA it would be a host synchronisation.
+//   dense: every position's row computed and the result kept only where
+//     wanted (`where`). No host synchronisation, fixed shapes: the CUDA path,
+//     and what a CUDA graph can capture.
+// Either way the number of tensor operations does not depend on N.
+#pragma once
+
+#include <ATen/core/Tensor.h>
+
+namespace unmask::sampling {
+
+class Positions {
+ public:
+  // which: (N, L) bool.
+  Positions(const at::Tensor& which, bool dense);
+  // (N, L, ...) → (R, ...): the rows at the positions (dense: all N·L rows).
+  at::Tensor rows(const at::Tensor& t) const;
+  // `into` (N, L) with `values` (R, as from `rows`) at the positions; a new tensor.
+  at::Tensor put(const at::Tensor& values, const at::Tensor& into) const;
+
+ private:
+  at::Tensor which_;  // (N, L) bool
+  at::Tensor flat_;   // (R) int64 flat indices (gathered only)
+  bool dense_;
+};
+
+}  // namespace unmask::sampling

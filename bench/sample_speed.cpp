@@ -2,7 +2,8 @@
 // overhead ratio wall ÷ (calls × one forward pass), the forward measured in
 // the same process on the same canvas shape (`overhead`), and wall ÷ the time
 // the run itself spent in its network calls (`overhead_in_run`). One JSON object.
-//   unmask_bench_sample CHECKPOINT NUM LENGTH STEPS THREADS SAMPLER[,SAMPLER...]
+//   unmask_bench_sample CHECKPOINT NUM LENGTH STEPS THREADS SAMPLER[,SAMPLER...] [REPS]
+// REPS: runs per sampler, the fastest kept (default 3).
 #include <torch/torch.h>
 
 #include <algorithm>
@@ -25,14 +26,14 @@ double seconds_since(std::chrono::steady_clock::time_point start) {
 
 // Median time of one denoiser call (forward + log-softmax without [MASK]) on a
 // half-masked (num, length) canvas.
-double forward_seconds(CheckpointModel& m, std::int64_t num, std::int64_t length) {
+double forward_seconds(CheckpointModel& m, std::int64_t num, std::int64_t length, int reps) {
   torch::NoGradGuard no_grad;
   const auto& special = m.tokenizer->special();
   at::Tensor x = torch::randint(5, m.tokenizer->vocab_size(), {num, length}, torch::kLong);  // (N, L)
   x.masked_fill_(torch::rand({num, length}) < 0.5, special.mask);
   const at::Tensor cond = m.objective->time_condition(torch::full({num}, 0.5, torch::kFloat64));
   std::vector<double> times;
-  for (int rep = 0; rep < 23; ++rep) {
+  for (int rep = 0; rep < reps + 3; ++rep) {
     const auto start = std::chrono::steady_clock::now();
     const at::Tensor lp = log_probs_without_mask(m.model->forward(x, cond, at::Tensor()), special.mask);
     (void)lp.sum().item<float>();
@@ -45,15 +46,16 @@ double forward_seconds(CheckpointModel& m, std::int64_t num, std::int64_t length
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc != 7) {
-    std::cerr << "usage: unmask_bench_sample CHECKPOINT NUM LENGTH STEPS THREADS SAMPLER[,SAMPLER...]\n";
+  if (argc != 7 && argc != 8) {
+    std::cerr << "usage: unmask_bench_sample CHECKPOINT NUM LENGTH STEPS THREADS SAMPLER[,SAMPLER...] [REPS]\n";
     return 2;
   }
   try {
     const std::int64_t num = std::stoll(argv[2]), length = std::stoll(argv[3]), steps = std::stoll(argv[4]);
     at::set_num_threads(std::stoi(argv[5]));
+    const int reps = argc == 8 ? std::stoi(argv[7]) : 3;
     CheckpointModel m = load_checkpoint_model(argv[1], "cpu", false);
-    const double forward = forward_seconds(m, num, length);
+    const double forward = forward_seconds(m, num, length, 4 * reps);
     nlohmann::json out = {{"forward_s", forward}, {"num", num}, {"length", length}, {"steps", steps},
                           {"threads", at::get_num_threads()}, {"samplers", nlohmann::json::array()}};
     std::stringstream names(argv[6]);
@@ -68,7 +70,7 @@ int main(int argc, char** argv) {
       r.context = m.config.model.max_length;
       double best = 1e300, network = 0;
       std::int64_t calls = 0;
-      for (int rep = 0; rep < 3; ++rep) {  // best of 3
+      for (int rep = 0; rep < reps; ++rep) {  // best of `reps`
         const auto start = std::chrono::steady_clock::now();
         const SampleResult result = run_sampler(*m.model, *m.objective, m.tokenizer->special(), r);
         const double seconds = seconds_since(start);
@@ -83,7 +85,7 @@ int main(int argc, char** argv) {
                                  {"overhead", best / (static_cast<double>(calls) * forward)},
                                  {"overhead_in_run", best / network}});
     }
-    out["forward_after_s"] = forward_seconds(m, num, length);  // the same measurement after the samplers
+    out["forward_after_s"] = forward_seconds(m, num, length, 4 * reps);  // the same measurement after the samplers
     std::cout << out.dump() << "\n";
   } catch (const std::exception& e) {
     std::cerr << "error: " << e.what() << "\n";

@@ -10,6 +10,11 @@ given two ways: wall ÷ the time the run spent inside its own network calls,
 and wall ÷ (calls × a forward pass timed alone before and after, the faster).
 
     python3 bench/sample_speed.py [--build build] [--threads 2] [--sizes tiny,20M]
+    python3 bench/sample_speed.py --grid [--nums 1,16,64] [--lengths 128,1024] [--steps 16]
+
+--grid: the batched step's scaling instead: the tiny model at every
+(length, batch) pair, s/sample and both overhead ratios per sampler, no
+Python peer (first_hitting, one call per token, only at lengths <= 128).
 
 Run it with the Python that scripts/setup.sh prepared (it has torch). The
 models are initialised by one training step on the fortunes corpus: speed does
@@ -102,6 +107,25 @@ def python_ddpm_cache(ckpt, size, num, length, steps, threads, vocab):
     return best, calls
 
 
+def grid(args, unmask, bench, data):
+    print(f"CPU, {args.threads} threads, dit tiny, {args.steps} steps, fp32; best of 2 runs up to 2,048 tokens "
+          "per batch, else 1\n")
+    print("| L | N | sampler | network calls | s / sample | wall ÷ time in its calls | wall ÷ (calls × isolated forward) |")
+    print("|---:|---:|---|---:|---:|---:|---:|")
+    for length in map(int, args.lengths.split(",")):
+        ckpt = make_checkpoint(unmask, data, f"tiny-L{length}", SIZES["tiny"], length, args.work)
+        for num in map(int, args.nums.split(",")):
+            samplers = [s for s in args.samplers.split(",") if s != "first_hitting" or length <= 128]
+            reps = 2 if num * length <= 2048 else 1
+            ours = json.loads(subprocess.run([bench, ckpt, str(num), str(length), str(args.steps), str(args.threads),
+                                              ",".join(samplers), str(reps)], check=True, capture_output=True,
+                                             text=True).stdout)
+            forward = min(ours["forward_s"], ours["forward_after_s"])
+            for s in ours["samplers"]:
+                print(f"| {length} | {num} | {s['sampler']} | {s['calls']} | {s['seconds_per_sample']:.4f} | "
+                      f"{s['overhead_in_run']:.3f} | {s['seconds'] / (s['calls'] * forward):.3f} |", flush=True)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--build", default="build")
@@ -111,6 +135,9 @@ def main():
     ap.add_argument("--steps", type=int, default=128)
     ap.add_argument("--sizes", default="tiny,20M")
     ap.add_argument("--samplers", default="ancestral,cached,first_hitting,confidence,semi_ar")
+    ap.add_argument("--grid", action="store_true")
+    ap.add_argument("--nums", default="1,16,64")
+    ap.add_argument("--lengths", default="128,1024")
     ap.add_argument("--work", default=os.path.join(tempfile.gettempdir(), "unmask-bench-train"))
     args = ap.parse_args()
     unmask = os.path.abspath(os.path.join(args.build, "unmask"))
@@ -118,6 +145,8 @@ def main():
     os.makedirs(args.work, exist_ok=True)
     data = ensure_data(unmask, args.work)
     vocab = json.load(open(os.path.join(data, "meta.json")))["tokenizer"]["vocab_size"]
+    if args.grid:
+        return grid(args, unmask, bench, data)
     print(f"CPU, {args.threads} threads, batch {args.num} x {args.length} tokens, {args.steps} steps, "
           f"vocab {vocab}, fp32, MDLM DiT without time conditioning\n")
     rows = []

@@ -63,6 +63,9 @@ template <class V> void visit(V& v, OptimConfig& c) {
 template <class V> void visit(V& v, TrainConfig& c) {
   v.field("batch_size", c.batch_size, "global batch in sequences");
   v.field("grad_accum", c.grad_accum, "micro-batches accumulated per step");
+  v.field("masked_head", c.masked_head,
+          "run the output head at the masked positions only when the loss reads nothing else (mdlm, mlm, "
+          "roberta_diffusion, d3pm/diffusionbert with hybrid_lambda 0): same loss and gradients, less work");
   v.field("max_steps", c.max_steps, "optimizer steps");
   v.field("lr", c.lr, "peak learning rate");
   v.field("warmup_steps", c.warmup_steps, "linear warmup steps");

@@ -60,6 +60,7 @@ struct OptimConfig {
 struct TrainConfig {
   std::int64_t batch_size = 512;      // global batch (sequences)
   std::int64_t grad_accum = 1;
+  bool masked_head = true;            // output head at the masked rows only, where the loss reads nothing else
   std::int64_t max_steps = 1000000;
   double lr = 3e-4;
   std::int64_t warmup_steps = 2500;

@@ -50,6 +50,24 @@ class D3pm : public Objective {
     return {x_t, time_condition(t), t, masked, {}};
   }
 
+  // The CE term of the hybrid loss reads every real position; without it the
+  // weight is zero wherever nothing was masked.
+  bool masked_rows_only() const override { return config_.hybrid_lambda == 0; }
+
+  LossOutput loss_rows(const at::Tensor& rows, const Batch& batch, const Noised& n) const override {
+    if (!masked_rows_only()) return Objective::loss_rows(rows, batch, n);
+    const at::Tensor& x0 = batch.tokens;
+    const at::Tensor nll = token_nll(log_probs_without_mask(rows, special_.mask), x0.index({n.masked}));  // (M)
+    const DiscreteStep step = discrete_step(n, config_.T);
+    const at::Tensor w = discrete_step_weight(schedule_->token_alpha(step.prev, x0, batch.pad_mask),
+                                              schedule_->token_alpha(n.t, x0, batch.pad_mask))
+                             .index({n.masked})
+                             .to(torch::kFloat32);  // (M)
+    const at::Tensor vb = (w * nll).sum();
+    const at::Tensor tokens = batch.pad_mask.sum();
+    return {vb / tokens.clamp_min(1), vb, tokens, (step.nelbo_scale * vb).detach(), tokens};
+  }
+
   LossOutput loss(const at::Tensor& logits, const Batch& batch, const Noised& n) const override {
     const at::Tensor& x0 = batch.tokens;
     const at::Tensor nll = token_nll(log_probs_without_mask(logits, special_.mask), x0);  // (B, L)

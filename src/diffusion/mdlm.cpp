@@ -38,7 +38,13 @@ class Mdlm : public Objective {
     return {x_t, schedule_->sigma(t).to(torch::kFloat32), t, masked, {}};
   }
 
+  bool masked_rows_only() const override { return true; }
+
   LossOutput loss(const at::Tensor& logits, const Batch& batch, const Noised& n) const override {
+    return loss_rows(logits.index({n.masked}), batch, n);  // (M, V)
+  }
+
+  LossOutput loss_rows(const at::Tensor& rows, const Batch& batch, const Noised& n) const override {
     at::Tensor weight;  // (B)
     if (config_.T > 0) {
       const DiscreteStep step = discrete_step(n, config_.T);
@@ -49,7 +55,6 @@ class Mdlm : public Objective {
     // SUBS carry-over: unmasked positions contribute neither loss nor gradient,
     // so only the masked rows of the logits are normalised.
     const at::Tensor where = n.masked.nonzero();                          // (M, 2)
-    const at::Tensor rows = logits.index({where.select(1, 0), where.select(1, 1)});  // (M, V)
     const at::Tensor nll = token_nll(log_probs_without_mask(rows, special_.mask),
                                      batch.tokens.index({n.masked}));   // (M)
     const at::Tensor w = weight.index_select(0, where.select(1, 0)).to(torch::kFloat32);

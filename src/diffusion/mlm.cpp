@@ -38,10 +38,16 @@ class MaskedLm : public Objective {
     return {x_t, torch::zeros({B}, opts), torch::full({B}, ratio, opts), masked, {}};
   }
 
+  bool masked_rows_only() const override { return true; }
+
   LossOutput loss(const at::Tensor& logits, const Batch& batch, const Noised& n) const override {
-    // Only masked positions carry loss: normalise just those rows.
-    const at::Tensor rows = logits.index({n.masked}).to(torch::kFloat32);           // (M, V)
-    const at::Tensor nll = token_nll(torch::log_softmax(rows, -1), batch.tokens.index({n.masked}));  // (M)
+    return loss_rows(logits.index({n.masked}), batch, n);  // (M, V)
+  }
+
+  // Only masked positions carry loss: normalise just those rows.
+  LossOutput loss_rows(const at::Tensor& rows, const Batch& batch, const Noised& n) const override {
+    const at::Tensor nll =
+        token_nll(torch::log_softmax(rows.to(torch::kFloat32), -1), batch.tokens.index({n.masked}));  // (M)
     const at::Tensor sum = nll.sum();
     const at::Tensor masked = n.masked.sum();
     return {sum / masked.clamp_min(1), sum, masked, at::Tensor(), batch.pad_mask.sum()};

@@ -11,6 +11,10 @@
 #include "unmask/registry.h"
 
 namespace unmask {
+
+LossOutput Objective::loss_rows(const at::Tensor&, const Batch&, const Noised&) const {
+  throw Error("the " + name() + " loss reads every position's logits, not only the masked rows");
+}
 namespace {
 
 using ObjectiveFactory = std::function<std::unique_ptr<Objective>(const ObjectiveContext&)>;

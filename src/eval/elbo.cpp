@@ -1,6 +1,7 @@
 // ELBO evaluation over a split (MDLM Eq. 10 by Monte-Carlo, D3PM/DiffusionBERT
 // by the sum over steps, AR exact), plus the tokenizer-independent bits per
 // byte and DiffusionBERT's per-word perplexity from the decoded rows.
+#include "unmask/diffusion/model_loss.h"
 #include "unmask/eval/elbo.h"
 
 #include <torch/torch.h>
@@ -86,12 +87,7 @@ ElboResult evaluate_elbo(CheckpointModel& m, const std::filesystem::path& data, 
     Batch batch{tokens.to(m.device), mask.to(m.device), !mask.all().item<bool>()};
     const at::Tensor attention = batch.has_padding ? batch.pad_mask : at::Tensor();
     auto nelbo = [&](const Noised& n) {  // NELBO estimate summed over the batch (nats)
-      at::Tensor logits;
-      {
-        const AutocastGuard autocast(m.device.type(), bf16);
-        logits = m.model->forward(n.x_t, n.cond, attention);
-      }
-      const LossOutput out = objective.loss(logits.to(torch::kFloat32), batch, n);
+      const LossOutput out = model_loss(*m.model, objective, batch, n, attention, bf16, /*masked_head=*/true);
       return std::make_pair(out.nelbo_sum.item<double>(), out.tokens.item<std::int64_t>());
     };
     std::int64_t batch_tokens = 0;

@@ -1,6 +1,8 @@
 // The backbone registry.
 #include "unmask/model/backbone.h"
 
+#include <torch/torch.h>
+
 #include <functional>
 
 #include "unmask/model/bert.h"
@@ -23,6 +25,11 @@ const Registry<BackboneFactory>& registry() {
 }
 
 }  // namespace
+
+at::Tensor BackboneImpl::forward_rows(const at::Tensor& x, const at::Tensor& cond, const at::Tensor& pad_mask,
+                                     const at::Tensor& rows) {
+  return forward(x, cond, pad_mask).flatten(0, 1).index_select(0, rows);  // (M, V)
+}
 
 Backbone make_backbone(const BackboneOptions& options) {
   if (options.vocab_size < 1) throw Error("backbone needs a positive vocabulary size");

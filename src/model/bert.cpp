@@ -204,7 +204,7 @@ BertBackbone::BertBackbone(BackboneOptions options)
   init_bert_weights(*this);
 }
 
-at::Tensor BertBackbone::forward(const at::Tensor& x, const at::Tensor& cond, const at::Tensor& pad_mask) {
+at::Tensor BertBackbone::encode(const at::Tensor& x, const at::Tensor& cond, const at::Tensor& pad_mask) {
   const ModelConfig& m = options_.model;
   const auto B = x.size(0);
   const bool prefix = m.time_conditioning == "prefix", layerwise = m.time_conditioning == "layerwise";
@@ -227,10 +227,24 @@ at::Tensor BertBackbone::forward(const at::Tensor& x, const at::Tensor& cond, co
   for (const auto& layer : *impl_->bert->encoder->layer)
     h = layer->as<LayerImpl>()->forward(h, key_mask, time, options_.causal, m.dropout);
   if (prefix) h = torch::cat({h.narrow(1, 0, 1), h.narrow(1, 2, x.size(1) - 1)}, 1);
+  return h;
+}
+
+at::Tensor BertBackbone::head(const at::Tensor& hidden) {
   auto& pred = impl_->cls->predictions;
-  h = pred->transform->LayerNorm->forward(torch::gelu(pred->transform->dense->forward(h)));
+  const at::Tensor& h_in = hidden;
+  const at::Tensor h = pred->transform->LayerNorm->forward(torch::gelu(pred->transform->dense->forward(h_in)));
   const at::Tensor& decoder = pred->decoder.defined() ? pred->decoder : impl_->bert->embeddings->word_embeddings->weight;
-  return torch::linear(h, decoder, pred->bias);  // (B, L, V)
+  return torch::linear(h, decoder, pred->bias);  // (..., V)
+}
+
+at::Tensor BertBackbone::forward(const at::Tensor& x, const at::Tensor& cond, const at::Tensor& pad_mask) {
+  return head(encode(x, cond, pad_mask));  // (B, L, V)
+}
+
+at::Tensor BertBackbone::forward_rows(const at::Tensor& x, const at::Tensor& cond, const at::Tensor& pad_mask,
+                                      const at::Tensor& rows) {
+  return head(encode(x, cond, pad_mask).flatten(0, 1).index_select(0, rows));  // (M, V)
 }
 
 }  // namespace unmask

@@ -88,6 +88,11 @@ struct DitFinalLayerImpl : nn::Module {
     const auto mod = adaLN_modulation->forward(c).unsqueeze(1).chunk(2, 2);  // shift, scale: (B, 1, H)
     return linear->forward(modulate(norm_final->forward(x), mod[0], mod[1]));
   }
+  // Rows x (M, H), each with its own conditioning c (M, C) → (M, V).
+  at::Tensor rows(const at::Tensor& x, const at::Tensor& c) {
+    const auto mod = adaLN_modulation->forward(c).chunk(2, 1);  // shift, scale: (M, H)
+    return linear->forward(modulate(norm_final->forward(x), mod[0], mod[1]));
+  }
   BiaslessLayerNorm norm_final{nullptr};
   nn::Linear linear{nullptr}, adaLN_modulation{nullptr};
 };
@@ -133,7 +138,8 @@ DitBackbone::DitBackbone(BackboneOptions options) : BackboneImpl(std::move(optio
   impl_->output_layer = register_module("output_layer", DitFinalLayer(m.hidden, options_.vocab_size, m.cond_dim));
 }
 
-at::Tensor DitBackbone::forward(const at::Tensor& x, const at::Tensor& cond, const at::Tensor& pad_mask) {
+std::pair<at::Tensor, at::Tensor> DitBackbone::trunk(const at::Tensor& x, const at::Tensor& cond,
+                                                     const at::Tensor& pad_mask) {
   at::Tensor h = impl_->vocab_embed.index_select(0, x.reshape(-1)).view({x.size(0), x.size(1), -1});  // (B, L, H)
   // MDLM feeds σ = 0 when time conditioning is off: the adaLN path still runs.
   at::Tensor sigma = options_.model.time_conditioning == "none" || !cond.defined()
@@ -142,7 +148,19 @@ at::Tensor DitBackbone::forward(const at::Tensor& x, const at::Tensor& cond, con
   const at::Tensor c = torch::silu(impl_->sigma_map->forward(sigma));  // (B, C)
   for (const auto& block : *impl_->blocks)
     h = block->as<DitBlockImpl>()->forward(h, c, pad_mask, options_.causal);
+  return {h, c};
+}
+
+at::Tensor DitBackbone::forward(const at::Tensor& x, const at::Tensor& cond, const at::Tensor& pad_mask) {
+  const auto [h, c] = trunk(x, cond, pad_mask);
   return impl_->output_layer->forward(h, c);  // (B, L, V)
+}
+
+at::Tensor DitBackbone::forward_rows(const at::Tensor& x, const at::Tensor& cond, const at::Tensor& pad_mask,
+                                     const at::Tensor& rows) {
+  const auto [h, c] = trunk(x, cond, pad_mask);
+  const at::Tensor row_c = c.index_select(0, torch::div(rows, x.size(1), "floor"));  // (M, C): each row's sample
+  return impl_->output_layer->rows(h.flatten(0, 1).index_select(0, rows), row_c);   // (M, V)
 }
 
 }  // namespace unmask

@@ -145,7 +145,8 @@ void confidence(Denoiser& d, at::Tensor& x, const at::Tensor& active, std::int64
         (r.remask ? totals : still_masked.sum(1, false, torch::kFloat64)) - remaining;
     // Only the candidate positions are scored and drawn (C rows).
     const Positions at(candidates, d.dense);
-    const at::Tensor filtered = d.picker.log_probs(at.rows(lp));  // (C, V) float64
+    // (C, V) filtered log-probabilities (float64), or the network's own when there is nothing to filter
+    const at::Tensor filtered = d.picker.identity() ? at.rows(lp) : d.picker.log_probs(at.rows(lp));
     const at::Tensor drawn =                                       // (C): drawn from the same filtered distribution
         r.picker.greedy ? filtered.argmax(-1) : inverse_cdf(filtered, at.rows(d.uniform(n, 0, length)));
     const at::Tensor current = at.rows(x);                          // (C)
@@ -156,10 +157,11 @@ void confidence(Denoiser& d, at::Tensor& x, const at::Tensor& active, std::int64
       score = top2.select(1, 0) - top2.select(1, 1);
     } else if (r.confidence == "entropy") {
       const at::Tensor p = filtered.exp();
-      score = (p * filtered.clamp_min(-1e300)).nan_to_num(0.0).sum(-1);  // −H
+      score = (p * filtered).nan_to_num(0.0).sum(-1);  // −H (0 · log 0 = 0)
     } else {
       score = filtered.gather(-1, tokens.unsqueeze(-1)).squeeze(-1);       // log p of the (drawn or kept) token
     }
+    score = score.to(torch::kFloat64);
     // Rank of every position by score within its row (non-candidates last).
     const at::Tensor scores = at.put(score, torch::full({n_rows, length}, -INFINITY, f64));  // (N, L)
     const at::Tensor order = std::get<1>(scores.sort(/*stable=*/true, 1, /*descending=*/true));  // (N, L)

@@ -1,6 +1,7 @@
 // The training loop: batches → corruption → accumulated gradients → AdamW,
 // with EMA, validation, metrics, checkpoints and exact resume; on N ranks,
 // each trains on its share of the global batch (dist/data_parallel.h).
+#include "unmask/diffusion/model_loss.h"
 #include "unmask/train/trainer.h"
 
 #include <c10/core/impl/DeviceGuardImplInterface.h>
@@ -42,7 +43,8 @@ void scale_gradients(BackboneImpl& model, double scale) {
 }  // namespace
 
 GradResult accumulate_gradients(BackboneImpl& model, const Objective& objective, const Batch& batch,
-                                const Noised& noised, std::int64_t chunks, bool autocast_bf16, GradSync* sync) {
+                                const Noised& noised, std::int64_t chunks, bool autocast_bf16, GradSync* sync,
+                                bool masked_head) {
   const std::int64_t B = batch.tokens.size(0);
   if (chunks < 1 || B % chunks != 0)
     throw Error("batch of " + std::to_string(B) + " rows cannot be split into " + std::to_string(chunks) + " chunks");
@@ -54,12 +56,7 @@ GradResult accumulate_gradients(BackboneImpl& model, const Objective& objective,
     const Noised n = slice_rows(noised, c * size, size);
     const bool last = c == chunks - 1;
     if (sync) sync->before_forward(last);
-    at::Tensor logits;
-    {
-      AutocastGuard autocast(batch.tokens.device().type(), autocast_bf16);
-      logits = model.forward(n.x_t, n.cond, attention_mask(part));
-    }
-    const LossOutput out = objective.loss(logits.to(torch::kFloat32), part, n);
+    const LossOutput out = model_loss(model, objective, part, n, attention_mask(part), autocast_bf16, masked_head);
     // One chunk alone: back-propagate the normalised loss and skip the
     // rescaling pass. Data parallel: the sums, rescaled by the caller once the
     // global denominator is known; only the last chunk's backward all-reduces.
@@ -228,7 +225,8 @@ std::int64_t Trainer::run() {
     m.model->train();
     GradResult r;
     m.dp->guarded("training step " + std::to_string(m.step + 1), [&] {
-      r = accumulate_gradients(*m.model, *m.objective, batch, noised, chunks, m.bf16, m.dp->sync());
+      r = accumulate_gradients(*m.model, *m.objective, batch, noised, chunks, m.bf16, m.dp->sync(),
+                               c.train.masked_head);
     });
     bool stop = g_stop_signal != 0;
     if (m.dp->active()) {

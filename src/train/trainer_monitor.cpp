@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include "trainer_impl.h"
+#include "unmask/diffusion/model_loss.h"
 #include "unmask/sampling/sampler.h"
 #include "unmask/util/autocast.h"
 #include "unmask/util/fs.h"
@@ -35,12 +36,7 @@ double Trainer::Impl::validate() {
       const Batch global = to_device(val.next(), device);
       const Batch b = dp->shard(global);
       const Noised n = dp->shard(objective->corrupt(global, gen));
-      at::Tensor logits;
-      {
-        AutocastGuard autocast(device.type(), bf16);
-        logits = model->forward(n.x_t, n.cond, attention_mask(b));
-      }
-      const LossOutput out = objective->loss(logits.to(torch::kFloat32), b, n);
+      const LossOutput out = model_loss(*model, *objective, b, n, attention_mask(b), bf16, c.train.masked_head);
       if (objective->is_bound()) {
         sum += out.nelbo_sum.item<double>();
         count += out.tokens.item<double>();

@@ -85,6 +85,41 @@ TEST(TokenPicker, Float64InverseCdfFrequenciesMatchTheDistribution) {
   EXPECT_TRUE((TokenPicker(greedy).draw(logits, u) == 0).all().item<bool>());
 }
 
+// The two-level search (64-token blocks, a shorter last block) against one
+// float64 cumulative sum over the whole row, on a vocabulary of 1,000 with
+// zero-mass tokens, a rare token and mass in the last, short block; the
+// extreme uniforms give the first and last tokens of positive mass.
+TEST(TokenPicker, TwoLevelInverseCdfEqualsOneCumulativeSum) {
+  const std::int64_t V = 1000, n = 20000;
+  at::Tensor p = torch::rand({V}, torch::kFloat64);
+  p.narrow(0, 0, 3).zero_();
+  p.narrow(0, 500, 80).zero_();    // a whole block and more without mass
+  p.narrow(0, 990, 10).zero_();    // the end of the short last block
+  p[700] = 1e-9;
+  p = p / p.sum();
+  const at::Tensor lp = torch::log(p).to(torch::kFloat32).unsqueeze(0).expand({n, V});
+  const CounterRng rng(std::vector<std::uint64_t>{7}, torch::kCPU);
+  const at::Tensor u = rng.uniform(draw_site(0, 1, 0), n).squeeze(0);  // (n)
+  const at::Tensor ids = inverse_cdf(lp, u);
+  const at::Tensor cdf = lp.exp().cumsum(-1, torch::kFloat64);            // (n, V)
+  const at::Tensor reference =
+      torch::searchsorted(cdf, (u * cdf.select(1, V - 1)).unsqueeze(1), false, true).squeeze(1).clamp_max(V - 1);
+  EXPECT_LE((ids != reference).sum().item<std::int64_t>(), 2);  // at most an ulp-boundary case or two
+  EXPECT_FALSE((p.index_select(0, ids) == 0).any().item<bool>()) << "a token of zero mass was drawn";
+  const at::Tensor edges = inverse_cdf(lp.narrow(0, 0, 2), torch::tensor({0.0, 1.0 - 0x1.0p-53}, torch::kFloat64));
+  EXPECT_EQ(edges[0].item<std::int64_t>(), 3);
+  EXPECT_EQ(edges[1].item<std::int64_t>(), 989);
+  // Frequencies of the first ten blocks' masses (χ², 9 dof at the 0.001 level).
+  const at::Tensor block_of = torch::div(ids, 100, "floor");
+  const at::Tensor counts = torch::bincount(block_of, {}, 10).to(torch::kFloat64);
+  double chi2 = 0;
+  for (std::int64_t b = 0; b < 10; ++b) {
+    const double expected = p.narrow(0, b * 100, 100).sum().item<double>() * n;
+    chi2 += std::pow(counts[b].item<double>() - expected, 2) / expected;
+  }
+  EXPECT_LT(chi2, 27.88);
+}
+
 struct TinySetup {
   Backbone model;
   std::unique_ptr<Objective> objective;

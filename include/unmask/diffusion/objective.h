@@ -58,6 +58,13 @@ class Objective {
   virtual Noised corrupt_at(const Batch& batch, const at::Tensor& t, at::Generator& gen) const;
   // Loss of the backbone's logits (B, L, V) for that corruption.
   virtual LossOutput loss(const at::Tensor& logits, const Batch& batch, const Noised& noised) const = 0;
+  // Whether `loss` reads the logits at the masked positions only; then
+  // `loss_rows` takes just those rows, and the backbone need not compute the
+  // others (BackboneImpl::forward_rows, model_loss.h).
+  virtual bool masked_rows_only() const { return false; }
+  // `loss` from the rows (M, V) at noised.masked, in row-major order (M =
+  // masked count). Error unless masked_rows_only().
+  virtual LossOutput loss_rows(const at::Tensor& rows, const Batch& batch, const Noised& noised) const;
 };
 
 struct ObjectiveContext {

@@ -26,6 +26,13 @@ class BackboneImpl : public torch::nn::Module {
   // time-conditioned models (ignored when model.time_conditioning = none);
   // pad_mask: (B, L) bool, true at real tokens, or undefined. Returns (B, L, V).
   virtual at::Tensor forward(const at::Tensor& x, const at::Tensor& cond, const at::Tensor& pad_mask) = 0;
+  // The logits of `forward` at some positions only: rows (M) int64 flat
+  // indices into B·L → (M, V). Backbones override it to run their output head
+  // (BERT's MLM transform and decoder, DiT's final adaLN layer) on those M rows
+  // instead of all B·L: the vocabulary projection is most of a small model's
+  // step. The default computes every row and selects.
+  virtual at::Tensor forward_rows(const at::Tensor& x, const at::Tensor& cond, const at::Tensor& pad_mask,
+                                  const at::Tensor& rows);
   const BackboneOptions& options() const { return options_; }
 
  protected:

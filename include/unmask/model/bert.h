@@ -22,10 +22,14 @@ class BertBackbone : public BackboneImpl {
   // period (0 = continuous time: period 10^4; prefix needs steps >= 1).
   explicit BertBackbone(BackboneOptions options);
   at::Tensor forward(const at::Tensor& x, const at::Tensor& cond, const at::Tensor& pad_mask) override;
+  at::Tensor forward_rows(const at::Tensor& x, const at::Tensor& cond, const at::Tensor& pad_mask,
+                          const at::Tensor& rows) override;
 
  private:
   struct Impl;
   std::shared_ptr<Impl> impl_;
+  at::Tensor encode(const at::Tensor& x, const at::Tensor& cond, const at::Tensor& pad_mask);  // (B, L, H)
+  at::Tensor head(const at::Tensor& h);  // (..., H) → (..., V): MLM transform and decoder
 };
 
 }  // namespace unmask

@@ -5,6 +5,8 @@
 // MDLM's (vocab_embed.embedding, sigma_map.mlp.*, blocks.N.*, output_layer.*).
 #pragma once
 
+#include <utility>
+
 #include "unmask/model/backbone.h"
 
 namespace unmask {
@@ -13,10 +15,14 @@ class DitBackbone : public BackboneImpl {
  public:
   explicit DitBackbone(BackboneOptions options);
   at::Tensor forward(const at::Tensor& x, const at::Tensor& cond, const at::Tensor& pad_mask) override;
+  at::Tensor forward_rows(const at::Tensor& x, const at::Tensor& cond, const at::Tensor& pad_mask,
+                          const at::Tensor& rows) override;
 
  private:
   struct Impl;
   std::shared_ptr<Impl> impl_;
+  // (B, L, H) last block's output and (B, C) conditioning.
+  std::pair<at::Tensor, at::Tensor> trunk(const at::Tensor& x, const at::Tensor& cond, const at::Tensor& pad_mask);
 };
 
 // Rotary position embedding (Su et al. 2021) in the rotate-half layout:

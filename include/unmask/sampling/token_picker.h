@@ -30,6 +30,8 @@ class TokenPicker {
   // float64 uniforms in [0, 1); greedy: the argmax.
   at::Tensor draw(const at::Tensor& log_probs, const at::Tensor& u) const;
   const PickerOptions& options() const { return options_; }
+  // Temperature 1, no top-k, no top-p: log_probs would only renormalise.
+  bool identity() const { return options_.temperature == 1.0 && options_.top_k == 0 && options_.top_p >= 1.0; }
 
  private:
   PickerOptions options_;

@@ -39,9 +39,11 @@ struct GradResult {
 // the forward under bf16 autocast on the model's device type. With `sync`
 // (data parallel) the last chunk's backward all-reduces the gradients, which
 // are left as sums: the caller divides by the denominator summed over ranks.
+// `masked_head`: the output head at the masked rows only where the objective
+// allows it (model_loss.h).
 GradResult accumulate_gradients(BackboneImpl& model, const Objective& objective, const Batch& batch,
                                 const Noised& noised, std::int64_t chunks, bool autocast_bf16,
-                                GradSync* sync = nullptr);
+                                GradSync* sync = nullptr, bool masked_head = true);
 
 class Trainer {
  public:

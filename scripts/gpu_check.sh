@@ -98,14 +98,14 @@ if ((DRY)); then
   TINY_STEPS=60 RESUME_STEPS=10
   BIG=(model.hidden=64 model.layers=2 model.heads=4 model.cond_dim=32) BIG_NAME="tiny DiT (64 × 2)"
   LENGTHS=(32 128) BATCHES=(8 4) BIG_STEPS=10 BIG_LOG=2
-  SAMPLE_NUM=2 SAMPLE_STEPS=16 MM=(--device cpu --dtype fp32 --size 512)
+  SAMPLE_NUM=2 SAMPLE_STEPS=16 SAMPLE_BATCHES=(1 4) MM=(--device cpu --dtype fp32 --size 512)
 else
   DEV=cuda PREC=bf16 VOCAB=50258 LIMIT=240
   TINY=(model.hidden=128 model.layers=4 model.heads=4 model.cond_dim=64 train.batch_size=32)
   TINY_STEPS=300 RESUME_STEPS=40
   BIG=(model.hidden=768 model.layers=12 model.heads=12 model.cond_dim=128) BIG_NAME="MDLM small DiT (768 × 12, 12 heads)"
   LENGTHS=(128 1024) BATCHES=(128 16) BIG_STEPS=30 BIG_LOG=5
-  SAMPLE_NUM=8 SAMPLE_STEPS=128 MM=(--device cuda --dtype bf16 --size 8192)
+  SAMPLE_NUM=8 SAMPLE_STEPS=128 SAMPLE_BATCHES=(1 16 64) MM=(--device cuda --dtype bf16 --size 8192)
 fi
 UNMASK="$BUILD_DIR/unmask"
 DATA="$WORK/data"
@@ -286,6 +286,7 @@ elif ((!BUILD_ONLY)); then
   step "matmul peak" step_peak
   step "training throughput" step_throughput
   step "sampling speed" step_sampling_speed
+  step "sampling batch scaling" step_sampling_batch
 fi
 write_report "$(($(date +%s) - T0))"
 ! grep -q $'\tFAIL\t' "$CHECKS"

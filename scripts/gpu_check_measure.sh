@@ -72,6 +72,21 @@ step_sampling_speed() {
   done
 }
 
+# The batched sampling step: s/sample of the tiny DiT as the batch grows
+# (one launch sequence per step whatever N is, so s/sample should fall with N).
+step_sampling_batch() {
+  local s n out sps nfe count
+  for s in ancestral confidence first_hitting; do
+    for n in "${SAMPLE_BATCHES[@]}"; do
+      out="$WORK/batch-$s-$n.jsonl"
+      um sample --checkpoint "$WORK/tiny" --num "$n" --length 64 --steps 32 --sampler "$s" --seed 1 --device "$DEV" \
+        --out "$out"
+      read -r sps nfe count <<<"$("${HELP[@]}" seconds-per-sample "$out")"
+      measure "sampling s/sample, $s, tiny DiT, N = $count" "$sps" "L = 64, 32 steps, $nfe network calls, $DEV; first-call warm-up included"
+    done
+  done
+}
+
 write_report() {  # TOTAL_SECONDS
   local report="$WORK/report.md" device steps
   if [[ "$DEV" == cuda ]] && command -v nvidia-smi >/dev/null; then

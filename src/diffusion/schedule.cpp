@@ -31,6 +31,7 @@ class LogLinear : public NoiseSchedule {
   explicit LogLinear(double eps) : eps_(eps) {}
   std::string name() const override { return "loglinear"; }
   at::Tensor alpha(const at::Tensor& t) const override { return 1 - (1 - eps_) * t; }
+  at::Tensor time_at(const at::Tensor& a) const override { return (1 - a) / (1 - eps_); }
   at::Tensor loss_weight(const at::Tensor& t) const override { return 1 / t; }
 
  private:
@@ -45,6 +46,7 @@ class Linear : public NoiseSchedule {
   explicit Linear(std::string name) : name_(std::move(name)) {}
   std::string name() const override { return name_; }
   at::Tensor alpha(const at::Tensor& t) const override { return 1 - t; }
+  at::Tensor time_at(const at::Tensor& a) const override { return 1 - a; }
   at::Tensor loss_weight(const at::Tensor& t) const override { return 1 / t; }
 
  private:
@@ -57,6 +59,7 @@ class Cosine : public NoiseSchedule {
  public:
   std::string name() const override { return "cosine"; }
   at::Tensor alpha(const at::Tensor& t) const override { return 1 - torch::cos(M_PI / 2 * (1 - t)); }
+  at::Tensor time_at(const at::Tensor& a) const override { return 1 - 2 / M_PI * torch::acos((1 - a).clamp(-1, 1)); }
   at::Tensor loss_weight(const at::Tensor& t) const override { return M_PI / 2 * torch::tan(M_PI / 2 * (1 - t)); }
 };
 

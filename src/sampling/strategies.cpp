@@ -66,9 +66,10 @@ at::Tensor reverse_step_draw(const Denoiser& d, const at::Tensor& lp, const at::
 
 }  // namespace
 
-// A masked position at t is revealed at s < t with `reveal_probability` (draw
-// 0 of the step), its token drawn from p_θ(x0 | x_t) with [MASK] excluded
-// (draw 1); only the revealed positions' rows are drawn (positions.h).
+// A masked position at t is revealed at s < t with `reveal_probability`
+// (uniforms 0 … L−1 of the step), its token drawn from p_θ(x0 | x_t) with
+// [MASK] excluded (uniforms L … 2L−1); only the revealed positions' rows are
+// drawn (positions.h).
 void ancestral(Denoiser& d, at::Tensor& x, const at::Tensor& active, std::int64_t steps, bool cache) {
   const std::int64_t n_rows = x.size(0), length = x.size(1);
   const auto f64 = x.options().dtype(torch::kFloat64);
@@ -96,12 +97,13 @@ void ancestral(Denoiser& d, at::Tensor& x, const at::Tensor& active, std::int64_
     predict(t);
     const double shared = (alphas[n + 1] - alphas[n]) / (1 - alphas[n]);
     const at::Tensor reveal = reveal_probability(d, x, lp, t, s, shared);  // (N, L) float64
-    const at::Tensor u_token = d.uniform(n, 1, length);                    // (N, L)
+    const at::Tensor u = d.uniform(n, 0, 2 * length);                      // (N, 2L): reveal, then token
+    const at::Tensor u_token = u.narrow(1, length, length);                 // (N, L)
     at::Tensor next;
     if (d.request.filter == "reverse") {
       next = reverse_step_draw(d, lp, masked, reveal, u_token, x);
     } else {
-      const Positions at(masked.logical_and(d.uniform(n, 0, length) < reveal), d.dense);
+      const Positions at(masked.logical_and(u.narrow(1, 0, length) < reveal), d.dense);
       next = at.put(d.picker.draw(at.rows(lp), at.rows(u_token)), x);
     }
     // `cached` skips the next call when no token changed: a host decision by design.
@@ -194,17 +196,22 @@ void first_hitting(Denoiser& d, at::Tensor& x) {
     const at::Tensor counts = masked.sum(1, false, torch::kFloat64);  // (N)
     const at::Tensor live = counts > 0;                           // (N)
     const at::Tensor u = d.uniform(n, 0, 3);                      // (N, 3): time, position, token
-    // Bisection for all samples at once: mask_prob(s) = mask_prob(t)·u^{1/n}.
+    // mask_prob(s) = mask_prob(t)·u^{1/n}: by the schedule's inverse, else
+    // by bisection, for all samples at once.
     const at::Tensor target =
         mask_prob(t) * torch::pow(u.select(1, 0).clamp_min(1e-300), 1.0 / counts.clamp_min(1));
-    at::Tensor lo = torch::zeros_like(t), hi = t.clone();
-    for (int it = 0; it < 60; ++it) {
-      const at::Tensor mid = 0.5 * (lo + hi);
-      const at::Tensor below = mask_prob(mid) < target;
-      lo = torch::where(below, mid, lo);
-      hi = torch::where(below, hi, mid);
+    at::Tensor s = d.schedule.time_at(1 - target);
+    if (!s.defined()) {
+      at::Tensor lo = torch::zeros_like(t), hi = t.clone();
+      for (int it = 0; it < 60; ++it) {
+        const at::Tensor mid = 0.5 * (lo + hi);
+        const at::Tensor below = mask_prob(mid) < target;
+        lo = torch::where(below, mid, lo);
+        hi = torch::where(below, hi, mid);
+      }
+      s = 0.5 * (lo + hi);
     }
-    const at::Tensor next_t = torch::where(live, 0.5 * (lo + hi), t);  // finished samples keep their time
+    const at::Tensor next_t = torch::where(live, s.clamp(0.0, 1.0).minimum(t), t);  // finished samples keep their time
     const at::Tensor lp = d.log_probs(x, next_t);                     // (N, L, V)
     // The j-th masked position of each row, j uniform in [0, count).
     const at::Tensor j = (u.select(1, 1) * counts).floor().clamp_max(counts - 1).to(torch::kLong);  // (N)

@@ -142,6 +142,19 @@ TEST(Schedule, SpindleEndpointsMeanAndMonotonicity) {
   EXPECT_TRUE(torch::allclose(flat.token_alpha(t, x0, pad).to(torch::kFloat64), torch::full({4, 20}, 0.75, torch::kFloat64)));
 }
 
+// time_at inverts alpha where a closed form exists (first_hitting's next
+// time); elsewhere it is undefined and the sampler bisects.
+TEST(Schedule, TimeAtInvertsAlpha) {
+  const at::Tensor t = torch::linspace(0.001, 1.0, 97, torch::kFloat64);
+  for (const std::string name : {"loglinear", "linear", "d3pm", "cosine"}) {
+    const auto s = make_schedule(with_schedule(name));
+    const at::Tensor back = s->time_at(s->alpha(t));
+    ASSERT_TRUE(back.defined()) << name;
+    EXPECT_TRUE(torch::allclose(back, t, 1e-9, 1e-9)) << name << ": " << (back - t).abs().max().item<double>();
+  }
+  EXPECT_FALSE(make_schedule(with_schedule("spindle", 10), spindle_weights_for_test())->time_at(t).defined());
+}
+
 TEST(Schedule, BadSettingsAreErrors) {
   EXPECT_THROW(SpindleSchedule(0.32, spindle_weights_for_test()), Error);
   EXPECT_THROW(make_schedule(with_schedule("spindle", 10)), Error);  // no token weights

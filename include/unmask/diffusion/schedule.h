@@ -23,6 +23,9 @@ class NoiseSchedule {
   virtual at::Tensor alpha(const at::Tensor& t) const = 0;
   // −α'(t) / (1 − α(t)): the weight of the continuous-time NELBO (MDLM Eq. 10).
   virtual at::Tensor loss_weight(const at::Tensor& t) const = 0;
+  // The inverse of α: t with α(t) = a, elementwise; undefined when the
+  // schedule has no closed form (first_hitting then bisects).
+  virtual at::Tensor time_at(const at::Tensor& /*a*/) const { return at::Tensor(); }
   // σ(t) = −log α(t), the noise level MDLM feeds its backbone.
   at::Tensor sigma(const at::Tensor& t) const;
 

@@ -21,6 +21,9 @@ set(UNMASK_CORE_SOURCES
   src/tokenizer/sentencepiece_tokenizer.cpp
   src/tokenizer/sentencepiece_model_check.cpp
   src/tokenizer/train.cpp
+  src/tokenizer/wordpiece_tokenizer.cpp
+  src/tokenizer/wordpiece_config.cpp
+  src/tokenizer/bert_unicode_tables.cpp
   src/data/corpus_reader.cpp
   src/data/shard.cpp
   src/data/prepare.cpp

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds the fortunes tokenizer and prepared data that the test suites share,
 # once per ctest run, with the same settings as tests/test_util.cpp uses when
-# a test binary runs on its own. Usage: make_fixtures.sh UNMASK_BINARY OUT_DIR
+# a test binary runs on its own; with PYTHON, also the HF WordPiece fixtures.
+# Usage: make_fixtures.sh UNMASK_BINARY OUT_DIR [PYTHON]
 set -euo pipefail
 unmask="$1"
 out="$2"
@@ -16,3 +17,6 @@ mkdir -p "$out"
   --vocab-size 2000 --model-type unigram --out "$out/tokenizer"
 "$unmask" --log-level warn data prepare --input "${files[@]}" --format docs --doc-separator percent \
   --tokenizer "$out/tokenizer" --out "$out/data" --val-fraction 0.05 --shard-tokens 200000 >/dev/null
+if (($# > 2)); then
+  "$3" "$(dirname "$0")/fixtures/make_wordpiece_fixtures.py" "$out/wordpiece"
+fi

@@ -113,6 +113,18 @@ const fs::path& fortune_data() {
   return path;
 }
 
+const fs::path& wordpiece_fixtures() {
+  static const fs::path path = [] {
+    if (auto fixture = ctest_fixture("wordpiece"); !fixture.empty()) return fixture;
+    const fs::path out = shared_dir() / "wordpiece";
+    const std::string cmd = std::string(UNMASK_PYTHON) + " " + UNMASK_SOURCE_DIR +
+                            "/tests/fixtures/make_wordpiece_fixtures.py " + out.string();
+    if (std::system(cmd.c_str()) != 0) throw std::runtime_error("failed: " + cmd);
+    return out;
+  }();
+  return path;
+}
+
 namespace {
 
 std::string quote(const std::string& s) {

@@ -36,6 +36,10 @@ std::vector<fs::path> fortune_files();
 // '%' separators, 5 % validation).
 const fs::path& fortune_tokenizer();
 const fs::path& fortune_data();
+// HF WordPiece tokenizers trained on the fortunes by HF `tokenizers`, with its
+// ids for every corpus line and the Unicode edge cases
+// (tests/fixtures/make_wordpiece_fixtures.py, run with UNMASK_PYTHON).
+const fs::path& wordpiece_fixtures();
 
 struct RunResult {
   int code;

@@ -100,12 +100,6 @@ void validate(const PrepareOptions& o) {
   if (o.threads < 0) throw Error("--threads must be >= 0 (0 = all cores)");
 }
 
-void copy_tokenizer(const Tokenizer& tok, const std::filesystem::path& dest) {
-  std::filesystem::create_directory(dest);
-  for (const char* name : {kTokenizerMeta, kTokenizerModel})
-    std::filesystem::copy_file(tok.dir() / name, dest / name);
-}
-
 }  // namespace
 
 PrepareSummary prepare_data(const PrepareOptions& options) {
@@ -161,7 +155,7 @@ PrepareSummary prepare_data(const PrepareOptions& options) {
   }
   if (summary.splits["train"].docs == 0) throw Error("no documents went to the train split; lower --val-fraction");
 
-  copy_tokenizer(*tok, staging.path() / "tokenizer");
+  save_tokenizer(*tok, staging.path() / "tokenizer");
   std::vector<std::string> inputs;
   for (const auto& f : options.inputs) inputs.push_back(f.string());
   const nlohmann::ordered_json meta = {

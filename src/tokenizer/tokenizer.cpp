@@ -6,6 +6,7 @@
 
 #include "unmask/registry.h"
 #include "unmask/tokenizer/sentencepiece_tokenizer.h"
+#include "unmask/tokenizer/wordpiece_tokenizer.h"
 #include "unmask/util/error.h"
 #include "unmask/util/fs.h"
 #include "unmask/util/hash.h"
@@ -22,12 +23,50 @@ const Registry<TokenizerFactory>& registry() {
     reg.add("sentencepiece", [](const fs::path& dir, const std::string& fp) {
       return std::make_unique<SentencePieceTokenizer>(dir, fp);
     });
+    // DIR/tokenizer.model holds the HF tokenizer.json it was imported from.
+    reg.add("wordpiece", [](const fs::path& dir, const std::string& fp) {
+      const fs::path model = dir / kTokenizerModel;
+      return std::make_unique<WordPieceTokenizer>(read_file(model), model.string(), dir, fp);
+    });
     return reg;
   }();
   return r;
 }
 
+// An HF model directory: tokenizer.json (HF's format), or vocab.txt with an
+// optional tokenizer_config.json. The fingerprint is that of the
+// tokenizer.json the tokenizer runs (for vocab.txt, the one built from it).
+std::unique_ptr<Tokenizer> load_hf_tokenizer(const fs::path& dir, const std::string& hf_json) {
+  std::string json = hf_json, where = (dir / kTokenizerMeta).string();
+  if (json.empty()) {
+    const fs::path config = dir / "tokenizer_config.json";
+    where = (dir / "vocab.txt").string();
+    json = wordpiece_json_from_vocab(read_file(dir / "vocab.txt"), fs::exists(config) ? read_file(config) : "", where);
+  }
+  return std::make_unique<WordPieceTokenizer>(json, where, dir, to_hex(sha256_bytes(json)));
+}
+
 }  // namespace
+
+std::string Tokenizer::model_bytes() const { return read_file(dir_ / kTokenizerModel); }
+
+void save_tokenizer(const Tokenizer& tok, const fs::path& dest) {
+  fs::create_directory(dest);
+  const nlohmann::json meta = {{"type", tok.type()},
+                               {"vocab_size", tok.vocab_size()},
+                               {"special", special_tokens_to_json(tok.special())},
+                               {"fingerprint", tok.fingerprint()},
+                               {"source", fs::absolute(tok.dir()).lexically_normal().string()}};
+  write_file_atomic(dest / kTokenizerModel, tok.model_bytes());
+  // An unmask tokenizer directory keeps its own metadata (training settings).
+  const fs::path own = tok.dir() / kTokenizerMeta;
+  std::string text = meta.dump(2) + "\n";
+  if (fs::exists(tok.dir() / kTokenizerModel) && fs::exists(own)) {
+    const auto parsed = nlohmann::json::parse(read_file(own), nullptr, false);
+    if (parsed.is_object() && parsed.contains("fingerprint")) text = read_file(own);
+  }
+  write_file_atomic(dest / kTokenizerMeta, text);
+}
 
 std::vector<std::string> tokenizer_types() { return registry().names(); }
 
@@ -69,15 +108,20 @@ std::unique_ptr<Tokenizer> load_tokenizer(const fs::path& dir) {
     throw Error("tokenizer directory not found: " + dir.string() + " (create one with 'unmask tokenizer train')");
   const fs::path meta_path = dir / kTokenizerMeta;
   const fs::path model_path = dir / kTokenizerModel;
-  if (!fs::exists(meta_path, ec))
-    throw Error(dir.string() + " is not a tokenizer directory: " + kTokenizerMeta + " is missing");
-  require_readable_file(model_path, "tokenizer model");
+  if (!fs::exists(meta_path, ec)) {
+    if (fs::exists(dir / "vocab.txt", ec)) return load_hf_tokenizer(dir, "");
+    throw Error(dir.string() + " is not a tokenizer directory: " + kTokenizerMeta + " is missing (an unmask tokenizer "
+                "directory, or an HF one with tokenizer.json or vocab.txt)");
+  }
+  const std::string meta_text = read_file(meta_path);
   nlohmann::json meta;
   try {
-    meta = nlohmann::json::parse(read_file(meta_path));
+    meta = nlohmann::json::parse(meta_text);
   } catch (const nlohmann::json::exception& e) {
     throw Error(meta_path.string() + ": invalid JSON (" + e.what() + ")");
   }
+  if (meta.is_object() && meta.contains("model") && !meta.contains("fingerprint")) return load_hf_tokenizer(dir, meta_text);
+  require_readable_file(model_path, "tokenizer model");
   std::string type, recorded;
   try {
     type = meta.at("type").get<std::string>();

@@ -156,8 +156,7 @@ void Trainer::Impl::save_checkpoint(double elapsed) {
   if (!token_counts.empty())
     save_safetensors(w.file("token_counts.safetensors"), {{"counts", torch::tensor(token_counts, torch::kLong)}});
   write_file_atomic(w.file("config.json"), options.resolved.dump(2) + "\n");
-  fs::create_directory(w.file("tokenizer"));
-  for (const char* name : {kTokenizerMeta, kTokenizerModel}) fs::copy_file(tokenizer->dir() / name, w.file("tokenizer") / name);
+  save_tokenizer(*tokenizer, w.file("tokenizer"));
   TrainerState trainer;
   trainer.step = step;
   trainer.loader = loader->state();

@@ -33,6 +33,9 @@ class Tokenizer {
   virtual std::string decode(const std::vector<int>& ids) const = 0;
   virtual int vocab_size() const = 0;
   virtual std::string piece(int id) const = 0;
+  // The bytes of its model file, as a tokenizer directory stores them in
+  // DIR/tokenizer.model (default: that file of dir()).
+  virtual std::string model_bytes() const;
 
   const SpecialTokens& special() const { return special_; }
   const std::string& fingerprint() const { return fingerprint_; }  // 64 hex chars
@@ -44,8 +47,13 @@ class Tokenizer {
   std::filesystem::path dir_;
 };
 
-// Loads DIR (written by `unmask tokenizer train`), verifying the fingerprint.
+// Loads DIR (written by `unmask tokenizer train`), verifying the fingerprint,
+// or an HF model directory (tokenizer.json with a WordPiece model, or vocab.txt).
 std::unique_ptr<Tokenizer> load_tokenizer(const std::filesystem::path& dir);
+// Writes `tok` as an unmask tokenizer directory at `dest` (created): an unmask
+// directory's two files as they are; an HF tokenizer's model as tokenizer.model
+// with new metadata, so that the fingerprint stays the same.
+void save_tokenizer(const Tokenizer& tok, const std::filesystem::path& dest);
 
 // Registered tokenizer types ("sentencepiece").
 std::vector<std::string> tokenizer_types();

@@ -15,6 +15,7 @@
 #include "unmask/diffusion/masking.h"
 #include "unmask/model/checkpoint_model.h"
 #include "unmask/sampling/sampler.h"
+#include "unmask/util/allocator.h"
 
 using namespace unmask;
 
@@ -53,6 +54,7 @@ int main(int argc, char** argv) {
   try {
     const std::int64_t num = std::stoll(argv[2]), length = std::stoll(argv[3]), steps = std::stoll(argv[4]);
     at::set_num_threads(std::stoi(argv[5]));
+    keep_freed_memory();  // as the unmask tensor commands do (UNMASK_KEEP_FREED_MEMORY=0: glibc's defaults)
     const int reps = argc == 8 ? std::stoi(argv[7]) : 3;
     CheckpointModel m = load_checkpoint_model(argv[1], "cpu", false);
     const double forward = forward_seconds(m, num, length, 4 * reps);

@@ -5,6 +5,7 @@ set(UNMASK_CORE_SOURCES
   src/config.cpp
   src/config_schema.cpp
   src/config_rules.cpp
+  src/util/allocator.cpp
   src/util/error.cpp
   src/util/fs.cpp
   src/util/hash.cpp

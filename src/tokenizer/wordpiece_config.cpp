@@ -163,10 +163,8 @@ std::string wordpiece_json_from_vocab(const std::string& vocab_txt, const std::s
   auto setting = [&](const char* key, const json& fallback) { return config.contains(key) ? config[key] : fallback; };
   const bool lower = setting("do_lower_case", true).get<bool>();
   json added = json::array();
-  for (const char* key : {"pad_token", "unk_token", "cls_token", "sep_token", "mask_token"}) {
-    const std::string fallback = std::string("[") +
-                                 (std::string(key) == "pad_token" ? "PAD" : std::string(key) == "unk_token" ? "UNK"
-                                  : std::string(key) == "cls_token" ? "CLS" : std::string(key) == "sep_token" ? "SEP" : "MASK") + "]";
+  for (const auto& [key, fallback] : {std::pair{"pad_token", "[PAD]"}, {"unk_token", "[UNK]"}, {"cls_token", "[CLS]"},
+                                      {"sep_token", "[SEP]"}, {"mask_token", "[MASK]"}}) {
     const std::string content = setting(key, fallback).get<std::string>();
     if (!vocab.contains(content)) continue;
     added.push_back({{"id", vocab[content]}, {"content", content}, {"single_word", false}, {"lstrip", false},

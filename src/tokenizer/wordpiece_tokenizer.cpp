@@ -5,58 +5,30 @@
 // decoder (decoders/wordpiece.rs).
 #include "unmask/tokenizer/wordpiece_tokenizer.h"
 
-#include <nlohmann/json.hpp>
+#include <utf8.h>
 
 #include <algorithm>
+#include <iterator>
 
 #include "bert_unicode.h"
 #include "unmask/util/error.h"
-#include "unmask/util/text.h"
 #include "wordpiece_config.h"
 
 namespace unmask {
 namespace {
 
-void append_utf8(std::string& out, char32_t c) {
-  if (c < 0x80) {
-    out.push_back(static_cast<char>(c));
-  } else if (c < 0x800) {
-    out.push_back(static_cast<char>(0xC0 | (c >> 6)));
-    out.push_back(static_cast<char>(0x80 | (c & 0x3F)));
-  } else if (c < 0x10000) {
-    out.push_back(static_cast<char>(0xE0 | (c >> 12)));
-    out.push_back(static_cast<char>(0x80 | ((c >> 6) & 0x3F)));
-    out.push_back(static_cast<char>(0x80 | (c & 0x3F)));
-  } else {
-    out.push_back(static_cast<char>(0xF0 | (c >> 18)));
-    out.push_back(static_cast<char>(0x80 | ((c >> 12) & 0x3F)));
-    out.push_back(static_cast<char>(0x80 | ((c >> 6) & 0x3F)));
-    out.push_back(static_cast<char>(0x80 | (c & 0x3F)));
-  }
-}
+void append_utf8(std::string& out, char32_t c) { utf8::append(static_cast<std::uint32_t>(c), std::back_inserter(out)); }
 
-// The code points of valid UTF-8 (the corpus readers hand over valid UTF-8;
-// an invalid byte becomes U+FFFD, which clean_text drops, as Rust's lossy decoding).
+// The code points of a text; an invalid byte sequence becomes U+FFFD, which
+// clean_text drops (the corpus readers hand over valid UTF-8 already).
 std::u32string decode_utf8(const std::string& s) {
   std::u32string out;
-  out.reserve(s.size());
-  for (std::size_t i = 0; i < s.size();) {
-    const auto b = static_cast<unsigned char>(s[i]);
-    const int len = b < 0x80 ? 1 : (b >> 5) == 6 ? 2 : (b >> 4) == 14 ? 3 : (b >> 3) == 30 ? 4 : 0;
-    char32_t c = len == 1 ? b : len == 2 ? (b & 0x1F) : len == 3 ? (b & 0x0F) : (b & 0x07);
-    bool ok = len > 0 && i + static_cast<std::size_t>(len) <= s.size();
-    for (int k = 1; ok && k < len; ++k) {
-      const auto n = static_cast<unsigned char>(s[i + static_cast<std::size_t>(k)]);
-      ok = (n & 0xC0) == 0x80;
-      c = (c << 6) | (n & 0x3F);
-    }
-    if (!ok) {
-      out.push_back(0xFFFD);
-      ++i;
-      continue;
-    }
-    out.push_back(c);
-    i += static_cast<std::size_t>(len);
+  if (utf8::is_valid(s.begin(), s.end())) {
+    utf8::utf8to32(s.begin(), s.end(), std::back_inserter(out));
+  } else {
+    std::string fixed;
+    utf8::replace_invalid(s.begin(), s.end(), std::back_inserter(fixed));
+    utf8::utf8to32(fixed.begin(), fixed.end(), std::back_inserter(out));
   }
   return out;
 }

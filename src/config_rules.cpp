@@ -47,10 +47,21 @@ void validate_run_config(const RunConfig& c) {
     require(one_of(m.time_conditioning, {"none", "layerwise", "prefix"}),
             "model.time_conditioning=" + m.time_conditioning +
                 " does not apply to model.backbone=bert (valid: none, layerwise, prefix)");
-  else
+  else if (m.backbone == "dit")
     require(one_of(m.time_conditioning, {"none", "adaln"}),
             "model.time_conditioning=" + m.time_conditioning +
                 " does not apply to model.backbone=dit (valid: none, adaln)");
+  if (m.backbone == "gpt2") {
+    require(m.time_conditioning == "none",
+            "model.time_conditioning=" + m.time_conditioning + " does not apply to model.backbone=gpt2 (valid: none)");
+    require(c.diffusion.objective == "ar", "model.backbone=gpt2 is a causal decoder: it needs diffusion.objective=ar (got " +
+                                               c.diffusion.objective + ")");
+    require(m.max_length >= c.data.length,
+            fmt::format("model.max_length ({}) must cover data.length ({})", m.max_length, c.data.length));
+  }
+  require(m.variant == "bert" || m.backbone == "bert",
+          "model.variant=" + m.variant + " applies to model.backbone=bert only (leave it at bert)");
+  require(m.vocab_size >= 0, fmt::format("model.vocab_size must be >= 0 (0 = the tokenizer's), got {}", m.vocab_size));
 
   require(d.T >= 0, fmt::format("diffusion.T must be >= 0 (0 = continuous time), got {}", d.T));
   const bool discrete_only = one_of(d.objective, {"d3pm", "diffusionbert"});

@@ -12,7 +12,8 @@ namespace {
 using Choices = std::vector<std::string>;
 
 template <class V> void visit(V& v, ModelConfig& c) {
-  v.field("backbone", c.backbone, "network: bert (post-LN BERT) or dit (MDLM DiT)", {"bert", "dit"});
+  v.field("backbone", c.backbone, "network: bert (post-LN BERT), dit (MDLM DiT) or gpt2 (causal GPT-2, ar only)",
+          {"bert", "dit", "gpt2"});
   v.field("hidden", c.hidden, "hidden size");
   v.field("layers", c.layers, "number of transformer blocks");
   v.field("heads", c.heads, "attention heads");
@@ -23,6 +24,19 @@ template <class V> void visit(V& v, ModelConfig& c) {
           {"none", "layerwise", "prefix", "adaln"});
   v.field("cond_dim", c.cond_dim, "width of the time embedding (dit adaLN input)");
   v.field("tie_embeddings", c.tie_embeddings, "bert: share input embedding and output projection");
+  v.field("vocab_size", c.vocab_size,
+          "rows of the embedding and output layer (0 = the tokenizer's vocabulary; an ar model may have fewer, e.g. "
+          "GPT-2's 50,257 beside a tokenizer with an appended [MASK])");
+  v.field("variant", c.variant,
+          "bert backbone: bert (positions from 0, LayerNorm eps 1e-12, 2 token types) or roberta (positions from "
+          "padding index + 1 = 2, eps 1e-5, 1 token type), as HF BertForMaskedLM / RobertaForMaskedLM",
+          {"bert", "roberta"});
+}
+
+template <class V> void visit(V& v, InitConfig& c) {
+  v.field("from", c.from,
+          "initialise the model before step 0 from an HF model directory (config.json, model.safetensors) or an "
+          "unmask checkpoint; the data must be prepared with its tokenizer (empty = random init)");
 }
 
 template <class V> void visit(V& v, DiffusionConfig& c) {
@@ -135,6 +149,7 @@ template <class V> void visit(V& v, RunConfig& c) {
   v.field("seed", c.seed, "global random seed");
   v.field("out_dir", c.out_dir, "run directory (config, metrics, checkpoints)");
   v.section("model", [&] { visit(v, c.model); });
+  v.section("init", [&] { visit(v, c.init); });
   v.section("diffusion", [&] { visit(v, c.diffusion); });
   v.section("data", [&] { visit(v, c.data); });
   v.section("optim", [&] { visit(v, c.optim); });

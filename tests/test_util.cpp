@@ -113,15 +113,28 @@ const fs::path& fortune_data() {
   return path;
 }
 
+namespace {
+
+// A directory of fixtures that a committed Python script generates: the one
+// ctest's fixtures.fortunes step made, or a fresh one for this process.
+fs::path python_fixtures(const char* name, const char* script) {
+  if (auto fixture = ctest_fixture(name); !fixture.empty()) return fixture;
+  const fs::path out = shared_dir() / name;
+  const std::string cmd = std::string(UNMASK_PYTHON) + " " + UNMASK_SOURCE_DIR + "/tests/fixtures/" + script + " " +
+                          out.string();
+  if (std::system(cmd.c_str()) != 0) throw std::runtime_error("failed: " + cmd);
+  return out;
+}
+
+}  // namespace
+
 const fs::path& wordpiece_fixtures() {
-  static const fs::path path = [] {
-    if (auto fixture = ctest_fixture("wordpiece"); !fixture.empty()) return fixture;
-    const fs::path out = shared_dir() / "wordpiece";
-    const std::string cmd = std::string(UNMASK_PYTHON) + " " + UNMASK_SOURCE_DIR +
-                            "/tests/fixtures/make_wordpiece_fixtures.py " + out.string();
-    if (std::system(cmd.c_str()) != 0) throw std::runtime_error("failed: " + cmd);
-    return out;
-  }();
+  static const fs::path path = python_fixtures("wordpiece", "make_wordpiece_fixtures.py");
+  return path;
+}
+
+const fs::path& hf_fixtures() {
+  static const fs::path path = python_fixtures("hf", "make_hf_fixtures.py");
   return path;
 }
 

@@ -40,6 +40,10 @@ const fs::path& fortune_data();
 // ids for every corpus line and the Unicode edge cases
 // (tests/fixtures/make_wordpiece_fixtures.py, run with UNMASK_PYTHON).
 const fs::path& wordpiece_fixtures();
+// Tiny random HF models (bert, bert_f16, bert_bf16, roberta, gpt2, mdlm) with
+// tokenizers and transformers' logits on fixed inputs (NAME_io.safetensors),
+// from tests/fixtures/make_hf_fixtures.py.
+const fs::path& hf_fixtures();
 
 struct RunResult {
   int code;

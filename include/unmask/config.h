@@ -25,6 +25,14 @@ struct ModelConfig {
   std::string time_conditioning = "none";  // none | layerwise | prefix | adaln
   std::int64_t cond_dim = 128;             // width of the time embedding (DiT adaLN input)
   bool tie_embeddings = true;
+  std::int64_t vocab_size = 0;             // output rows; 0 = the tokenizer's vocabulary
+  std::string variant = "bert";            // bert backbone: bert | roberta (positions from 2, LayerNorm eps 1e-5)
+};
+
+// Where the weights of step 0 come from (DESIGN.md §3): an HF model directory
+// or an unmask checkpoint; "" = random initialisation.
+struct InitConfig {
+  std::string from;
 };
 
 struct DiffusionConfig {
@@ -119,6 +127,7 @@ struct RunConfig {
   std::int64_t seed = 1;
   std::string out_dir = "runs/unmask";
   ModelConfig model;
+  InitConfig init;
   DiffusionConfig diffusion;
   DataConfig data;
   OptimConfig optim;

@@ -21,6 +21,7 @@ void add_data_commands(CLI::App& app);
 void add_train_command(CLI::App& app);
 void add_sample_command(CLI::App& app);
 void add_eval_commands(CLI::App& app);
+void add_interop_commands(CLI::App& app);
 
 std::vector<std::filesystem::path> to_paths(const std::vector<std::string>& items);
 

@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "unmask/eval/run.h"
+#include "unmask/interop/run.h"
 #include "unmask/sampling/run.h"
 #include "unmask/train/run.h"
 
@@ -19,7 +20,7 @@ namespace unmask::cli {
 
 // Bumped whenever a request struct or this table changes: a module from
 // another build is refused instead of misread.
-inline constexpr std::uint32_t kTorchCommandsAbi = 1;
+inline constexpr std::uint32_t kTorchCommandsAbi = 2;
 
 struct TorchCommands {
   std::uint32_t abi;
@@ -29,6 +30,8 @@ struct TorchCommands {
   nlohmann::ordered_json (*eval_gen_ppl)(const EvalGenPplRequest&);
   nlohmann::ordered_json (*eval_all)(const EvalAllRequest&);
   std::string (*eval_markdown)(const nlohmann::ordered_json&);
+  nlohmann::ordered_json (*import_hf)(const ImportHfRequest&);
+  nlohmann::ordered_json (*export_hf)(const ExportHfRequest&);
 };
 
 // The module's table, loading it on the first call: UNMASK_TORCH_MODULE if

@@ -12,28 +12,42 @@ namespace unmask {
 namespace {
 
 namespace nn = torch::nn;
-constexpr double kLayerNormEps = 1e-12;  // HF BertConfig.layer_norm_eps
-constexpr double kInitStd = 0.02;        // HF BertConfig.initializer_range
+constexpr double kInitStd = 0.02;  // HF BertConfig.initializer_range
 
-nn::LayerNorm layer_norm(std::int64_t hidden) {
-  return nn::LayerNorm(nn::LayerNormOptions({hidden}).eps(kLayerNormEps));
+// What HF's BertConfig and RobertaConfig (roberta-base) differ in.
+struct Variant {
+  double eps;                    // layer_norm_eps
+  std::int64_t position_offset;  // RoBERTa: padding_idx + 1 = 2
+  std::int64_t token_types;      // type_vocab_size
+};
+Variant variant_of(const std::string& name) {
+  if (name == "roberta") return {1e-5, 2, 1};
+  return {1e-12, 0, 2};
+}
+nn::LayerNorm layer_norm(std::int64_t hidden, double eps) {
+  return nn::LayerNorm(nn::LayerNormOptions({hidden}).eps(eps));
 }
 
 struct EmbeddingsImpl : nn::Module {
-  EmbeddingsImpl(std::int64_t vocab, std::int64_t positions, std::int64_t hidden, double dropout) : dropout(dropout) {
+  EmbeddingsImpl(std::int64_t vocab, std::int64_t positions, std::int64_t hidden, double dropout, const Variant& v)
+      : dropout(dropout), offset(v.position_offset) {
     word_embeddings = register_module("word_embeddings", nn::Embedding(vocab, hidden));
-    position_embeddings = register_module("position_embeddings", nn::Embedding(positions, hidden));
-    token_type_embeddings = register_module("token_type_embeddings", nn::Embedding(2, hidden));
-    LayerNorm = register_module("LayerNorm", layer_norm(hidden));
+    position_embeddings = register_module("position_embeddings", nn::Embedding(positions + offset, hidden));
+    token_type_embeddings = register_module("token_type_embeddings", nn::Embedding(v.token_types, hidden));
+    LayerNorm = register_module("LayerNorm", layer_norm(hidden, v.eps));
   }
   // words: (B, L, H) already looked up (so a time token can be spliced in).
+  // RoBERTa numbers positions from padding_idx + 1 (HF
+  // create_position_ids_from_input_ids); it gives padding tokens position
+  // padding_idx instead, which changes only the outputs at padding.
   at::Tensor forward(const at::Tensor& words) {
     const auto L = words.size(1);
-    const at::Tensor positions = torch::arange(L, words.options().dtype(torch::kLong));
+    const at::Tensor positions = torch::arange(offset, offset + L, words.options().dtype(torch::kLong));
     at::Tensor h = words + position_embeddings->forward(positions).unsqueeze(0) + token_type_embeddings->weight[0];
     return torch::dropout(LayerNorm->forward(h), dropout, is_training());
   }
   double dropout;
+  std::int64_t offset;
   nn::Embedding word_embeddings{nullptr}, position_embeddings{nullptr}, token_type_embeddings{nullptr};
   nn::LayerNorm LayerNorm{nullptr};
 };
@@ -51,9 +65,9 @@ TORCH_MODULE(SelfAttention);
 
 // dense → dropout → LayerNorm(· + residual): HF BertSelfOutput and BertOutput.
 struct DenseNormImpl : nn::Module {
-  DenseNormImpl(std::int64_t in, std::int64_t hidden) {
+  DenseNormImpl(std::int64_t in, std::int64_t hidden, double eps) {
     dense = register_module("dense", nn::Linear(in, hidden));
-    LayerNorm = register_module("LayerNorm", layer_norm(hidden));
+    LayerNorm = register_module("LayerNorm", layer_norm(hidden, eps));
   }
   at::Tensor forward(const at::Tensor& x, const at::Tensor& residual, double dropout) {
     return LayerNorm->forward(torch::dropout(dense->forward(x), dropout, is_training()) + residual);
@@ -64,9 +78,9 @@ struct DenseNormImpl : nn::Module {
 TORCH_MODULE(DenseNorm);
 
 struct AttentionImpl : nn::Module {
-  explicit AttentionImpl(std::int64_t hidden) {
+  AttentionImpl(std::int64_t hidden, double eps) {
     self = register_module("self", SelfAttention(hidden));
-    output = register_module("output", DenseNorm(hidden, hidden));
+    output = register_module("output", DenseNorm(hidden, hidden, eps));
   }
   SelfAttention self{nullptr};
   DenseNorm output{nullptr};
@@ -80,11 +94,11 @@ struct DenseOnlyImpl : nn::Module {
 TORCH_MODULE(DenseOnly);
 
 struct LayerImpl : nn::Module {
-  LayerImpl(std::int64_t hidden, std::int64_t heads, std::int64_t intermediate_size, bool layerwise_time)
+  LayerImpl(std::int64_t hidden, std::int64_t heads, std::int64_t intermediate_size, bool layerwise_time, double eps)
       : heads(heads) {
-    attention = register_module("attention", Attention(hidden));
+    attention = register_module("attention", Attention(hidden, eps));
     intermediate = register_module("intermediate", DenseOnly(hidden, intermediate_size));
-    output = register_module("output", DenseNorm(intermediate_size, hidden));
+    output = register_module("output", DenseNorm(intermediate_size, hidden, eps));
     if (layerwise_time)
       timestep_embedding = register_module(
           "timestep_embedding",
@@ -119,8 +133,8 @@ struct EncoderImpl : nn::Module {
 TORCH_MODULE(Encoder);
 
 struct BertModelImpl : nn::Module {
-  BertModelImpl(std::int64_t vocab, std::int64_t positions, std::int64_t hidden, double dropout) {
-    embeddings = register_module("embeddings", Embeddings(vocab, positions, hidden, dropout));
+  BertModelImpl(std::int64_t vocab, std::int64_t positions, std::int64_t hidden, double dropout, const Variant& v) {
+    embeddings = register_module("embeddings", Embeddings(vocab, positions, hidden, dropout, v));
     encoder = register_module("encoder", Encoder());
   }
   Embeddings embeddings{nullptr};
@@ -129,9 +143,9 @@ struct BertModelImpl : nn::Module {
 TORCH_MODULE(BertModel);
 
 struct TransformImpl : nn::Module {
-  explicit TransformImpl(std::int64_t hidden) {
+  TransformImpl(std::int64_t hidden, double eps) {
     dense = register_module("dense", nn::Linear(hidden, hidden));
-    LayerNorm = register_module("LayerNorm", layer_norm(hidden));
+    LayerNorm = register_module("LayerNorm", layer_norm(hidden, eps));
   }
   nn::Linear dense{nullptr};
   nn::LayerNorm LayerNorm{nullptr};
@@ -139,8 +153,8 @@ struct TransformImpl : nn::Module {
 TORCH_MODULE(Transform);
 
 struct PredictionsImpl : nn::Module {
-  PredictionsImpl(std::int64_t hidden, std::int64_t vocab, bool tied) {
-    transform = register_module("transform", Transform(hidden));
+  PredictionsImpl(std::int64_t hidden, std::int64_t vocab, bool tied, double eps) {
+    transform = register_module("transform", Transform(hidden, eps));
     bias = register_parameter("bias", torch::zeros({vocab}));
     if (!tied) {
       auto decoder_module = std::make_shared<nn::Module>();
@@ -154,8 +168,8 @@ struct PredictionsImpl : nn::Module {
 TORCH_MODULE(Predictions);
 
 struct ClsImpl : nn::Module {
-  ClsImpl(std::int64_t hidden, std::int64_t vocab, bool tied) {
-    predictions = register_module("predictions", Predictions(hidden, vocab, tied));
+  ClsImpl(std::int64_t hidden, std::int64_t vocab, bool tied, double eps) {
+    predictions = register_module("predictions", Predictions(hidden, vocab, tied, eps));
   }
   Predictions predictions{nullptr};
 };
@@ -196,10 +210,13 @@ BertBackbone::BertBackbone(BackboneOptions options)
     throw Error("model.time_conditioning=prefix embeds one token per diffusion step: it needs diffusion.T >= 1");
   impl_->steps = steps;
   const auto intermediate = static_cast<std::int64_t>(std::llround(m.mlp_ratio * static_cast<double>(m.hidden)));
-  impl_->bert = register_module("bert", BertModel(options_.vocab_size, m.max_length, m.hidden, m.dropout));
+  if (m.variant != "bert" && m.variant != "roberta")
+    throw Error("model.variant must be bert or roberta (got " + m.variant + ")");
+  const Variant variant = variant_of(m.variant);
+  impl_->bert = register_module("bert", BertModel(options_.vocab_size, m.max_length, m.hidden, m.dropout, variant));
   for (std::int64_t i = 0; i < m.layers; ++i)
-    impl_->bert->encoder->layer->push_back(Layer(m.hidden, m.heads, intermediate, tc == "layerwise"));
-  impl_->cls = register_module("cls", Cls(m.hidden, options_.vocab_size, m.tie_embeddings));
+    impl_->bert->encoder->layer->push_back(Layer(m.hidden, m.heads, intermediate, tc == "layerwise", variant.eps));
+  impl_->cls = register_module("cls", Cls(m.hidden, options_.vocab_size, m.tie_embeddings, variant.eps));
   if (tc == "prefix") impl_->time_tokens = register_module("time_token_embeddings", nn::Embedding(steps, m.hidden));
   init_bert_weights(*this);
 }

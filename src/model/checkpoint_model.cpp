@@ -35,14 +35,16 @@ CheckpointModel load_checkpoint_model(const fs::path& spec, const std::string& d
     throw Error("checkpoint " + m.dir.string() + " has no tokenizer (tokenizer/ is missing); it cannot turn ids into text");
   m.tokenizer = load_tokenizer(m.dir / "tokenizer");
 
-  ObjectiveContext ctx{m.config.diffusion, m.tokenizer->special(), m.tokenizer->vocab_size(), {}};
+  const std::int64_t vocab = model_vocab_size(m.config.model, m.tokenizer->vocab_size(),
+                                              m.config.diffusion.objective == "ar", m.tokenizer->special());
+  ObjectiveContext ctx{m.config.diffusion, m.tokenizer->special(), vocab, {}};
   if (fs::exists(m.dir / "token_counts.safetensors")) {
     const at::Tensor counts = load_safetensors(m.dir / "token_counts.safetensors").tensors.at("counts");
     std::vector<std::int64_t> c(counts.data_ptr<std::int64_t>(), counts.data_ptr<std::int64_t>() + counts.numel());
     ctx.token_weights = spindle_token_weights(c, m.tokenizer->special().pad);
   }
   m.objective = make_objective(ctx);
-  m.model = make_backbone({m.config.model, m.tokenizer->vocab_size(), m.objective->causal(), m.config.diffusion.T});
+  m.model = make_backbone({m.config.model, vocab, m.objective->causal(), m.config.diffusion.T});
   m.ema = !no_ema && fs::exists(m.dir / "ema.safetensors");
   const fs::path weights = m.dir / (m.ema ? "ema.safetensors" : "model.safetensors");
   load_named_tensors(*m.model, load_safetensors(weights).tensors, weights.string(), {"__num_updates__"});

@@ -16,6 +16,7 @@
 #include "trainer_impl.h"
 #include "unmask/diffusion/spindle.h"
 #include "unmask/dist/grad_sync.h"
+#include "unmask/interop/init_from.h"
 #include "unmask/train/fused_adamw.h"
 #include "unmask/train/checkpoint.h"
 #include "unmask/train/lr_schedule.h"
@@ -114,14 +115,18 @@ void Trainer::Impl::setup() {
   }
 
   torch::manual_seed(static_cast<std::uint64_t>(c.seed));
-  ObjectiveContext ctx{c.diffusion, tokenizer->special(), tokenizer->vocab_size(), {}};
+  const std::int64_t vocab =
+      model_vocab_size(c.model, tokenizer->vocab_size(), c.diffusion.objective == "ar", tokenizer->special());
+  ObjectiveContext ctx{c.diffusion, tokenizer->special(), vocab, {}};
   if (c.diffusion.schedule == "spindle" && (c.diffusion.objective == "d3pm" || c.diffusion.objective == "diffusionbert")) {
     token_counts = count_tokens(*train_split);
     ctx.token_weights = spindle_token_weights(token_counts, tokenizer->special().pad);
   }
   objective = make_objective(ctx);
-  BackboneOptions bo{c.model, tokenizer->vocab_size(), objective->causal(), c.diffusion.T};
+  BackboneOptions bo{c.model, vocab, objective->causal(), c.diffusion.T};
   model = make_backbone(bo);
+  // Step 0's weights from init.from; a resumed run takes its own checkpoint's.
+  if (!c.init.from.empty() && options.resume.empty()) initialise_from(*model, c, *tokenizer);
   model->to(device);
   dp->attach(*model, c.dist.bucket_mb);  // rank 0's initial weights on every rank
   // Dropout draws differ per rank (rank 0 keeps the single-process stream).

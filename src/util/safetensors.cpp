@@ -10,6 +10,7 @@
 
 #include "unmask/util/error.h"
 #include "unmask/util/fs.h"
+#include "unmask/util/mmap.h"
 #include "unmask/util/safetensors_header.h"
 
 namespace unmask {
@@ -48,6 +49,28 @@ SafetensorsFile load_safetensors(const std::filesystem::path& path) {
   for (const auto& e : header.entries) {
     at::Tensor t = torch::empty(e.shape, torch::TensorOptions().dtype(dtype_of(e.dtype, file, e.name)));
     if (e.end > e.begin) std::memcpy(t.data_ptr(), data + e.begin, e.end - e.begin);
+    out.tensors[e.name] = t;
+    out.order.push_back(e.name);
+  }
+  return out;
+}
+
+SafetensorsFile map_safetensors(const std::filesystem::path& path) {
+  const std::string file = path.string();
+  auto mapped = std::make_shared<MappedFile>(path);
+  const auto* bytes = reinterpret_cast<const char*>(mapped->data());
+  const SafetensorsHeader header = parse_safetensors_header(bytes, mapped->size(), mapped->size(), file);
+  SafetensorsFile out;
+  out.metadata = header.metadata;
+  for (const auto& e : header.entries) {
+    const auto options = torch::TensorOptions().dtype(dtype_of(e.dtype, file, e.name));
+    at::Tensor t;
+    if (e.end == e.begin) {
+      t = torch::empty(e.shape, options);
+    } else {
+      void* data = const_cast<char*>(bytes + header.data_start + e.begin);  // read-only view
+      t = torch::from_blob(data, e.shape, [mapped](void*) {}, options);
+    }
     out.tensors[e.name] = t;
     out.order.push_back(e.name);
   }

@@ -10,6 +10,7 @@
 #include <torch/nn/module.h>
 
 #include "unmask/config.h"
+#include "unmask/tokenizer/tokenizer.h"
 
 namespace unmask {
 
@@ -43,6 +44,13 @@ class BackboneImpl : public torch::nn::Module {
 using Backbone = std::shared_ptr<BackboneImpl>;
 
 Backbone make_backbone(const BackboneOptions& options);
+
+// The rows of the model's embedding and output layer: model.vocab_size, or the
+// tokenizer's vocabulary when it is 0. A causal (ar) model may have fewer rows
+// than its tokenizer (GPT-2's 50,257 beside the appended [MASK]) as long as
+// PAD, UNK, BOS and EOS lie below them; any other difference is an error.
+std::int64_t model_vocab_size(const ModelConfig& m, std::int64_t tokenizer_vocab, bool causal,
+                              const SpecialTokens& special);
 std::vector<std::string> backbone_names();
 
 }  // namespace unmask

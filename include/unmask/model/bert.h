@@ -2,7 +2,9 @@
 // positions, token-type embedding, exact GELU and the MLM head (dense → GELU →
 // LayerNorm → decoder tied to the word embeddings + bias). Parameter names and
 // shapes are HF BertForMaskedLM's (bert.embeddings.*, bert.encoder.layer.N.*,
-// cls.predictions.*), so HF weights load one-to-one.
+// cls.predictions.*), so HF weights load one-to-one. model.variant=roberta
+// gives RobertaForMaskedLM's numbers (positions from 2, LayerNorm ε 1e-5, one
+// token type) under the same names; interop/ renames roberta.* and lm_head.*.
 //
 // Time conditioning (DiffusionBERT, He et al. 2023, §4.3 and its code):
 //   layerwise (LTE): each layer adds MLP_l(sinusoid(t)) — Linear(H,2H), ReLU,

@@ -9,6 +9,7 @@
 #include <map>
 #include <set>
 #include <string>
+#include <vector>
 
 namespace unmask {
 
@@ -17,5 +18,16 @@ namespace unmask {
 // always ignored. `origin` names the source in error messages.
 void load_named_tensors(torch::nn::Module& module, const std::map<std::string, at::Tensor>& tensors,
                         const std::string& origin, const std::set<std::string>& ignore = {});
+
+// What a tolerant load left out: module tensors the source lacks (they keep
+// their initialisation) and source tensors the module lacks (ignored).
+struct PartialLoad {
+  std::vector<std::string> missing, unexpected;
+};
+// Copies every tensor whose name both sides have; a shape mismatch is still an
+// error. For initialising from a pretrained model of another shape of task
+// (a BERT without DiffusionBERT's time embedding).
+PartialLoad load_matching_tensors(torch::nn::Module& module, const std::map<std::string, at::Tensor>& tensors,
+                                  const std::string& origin, const std::set<std::string>& ignore = {});
 
 }  // namespace unmask

@@ -24,6 +24,12 @@ struct SafetensorsFile {
 // Validates the header (JSON, dtypes, shapes vs byte ranges, bounds, overlaps).
 SafetensorsFile load_safetensors(const std::filesystem::path& path);
 
+// The same, with the data memory-mapped instead of read: the tensors are
+// read-only views into the mapping (which they keep alive), for model files of
+// gigabytes that are converted (e.g. to float32) rather than used as they are.
+// Do not write to them.
+SafetensorsFile map_safetensors(const std::filesystem::path& path);
+
 // Writes atomically; tensors are copied to CPU and made contiguous.
 void save_safetensors(const std::filesystem::path& path, const std::vector<std::pair<std::string, at::Tensor>>& tensors,
                       const std::map<std::string, std::string>& metadata = {});

@@ -10,6 +10,7 @@
 #include "unmask/model/weights.h"
 #include "unmask/tokenizer/tokenizer.h"
 #include "unmask/train/checkpoint.h"
+#include "unmask/train/trainer_state.h"
 #include "unmask/util/error.h"
 #include "unmask/util/fs.h"
 #include "unmask/util/log.h"
@@ -70,6 +71,14 @@ nlohmann::ordered_json run_import_hf(const ImportHfRequest& q) {
                      {{"format", "unmask-model"}, {"source", fs::absolute(from).lexically_normal().string()}});
     write_file_atomic(w.file("config.json"), builder.json().dump(2) + "\n");
     save_tokenizer(*tokenizer, w.file("tokenizer"));
+    // Marks the checkpoint complete; it has no optimizer state, so it
+    // initialises runs (init.from) rather than resuming them.
+    TrainerState state;
+    state.fingerprint = tokenizer->fingerprint();
+    state.vocab_size = tokenizer->vocab_size();
+    state.objective = config.diffusion.objective;
+    state.loader = {{"mode", config.data.mode}, {"fingerprint", tokenizer->fingerprint()}, {"length", config.data.length}};
+    write_file_atomic(w.file("trainer.json"), trainer_state_json(state).dump(2) + "\n");
     w.commit(config.checkpoint);
     staging.commit();
     nlohmann::ordered_json j;

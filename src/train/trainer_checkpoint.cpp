@@ -72,6 +72,9 @@ void Trainer::Impl::load_checkpoint(const fs::path& ckpt) {
 }
 
 void Trainer::Impl::load_checkpoint_files(const fs::path& ckpt) {
+  if (!fs::exists(ckpt / "optimizer.pt"))
+    throw Error("cannot resume from " + ckpt.string() + ": it has no optimizer state (written by 'unmask import "
+                "hf'?); start a new run from its weights with --set init.from=" + ckpt.string());
   check_compatible(ckpt);
   load_named_tensors(*model, load_safetensors(ckpt / "model.safetensors").tensors, (ckpt / "model.safetensors").string());
   if (ema) {

@@ -125,6 +125,18 @@ const fs::path& wordpiece_fixtures() {
   return path;
 }
 
+const fs::path& bpe_fixtures() {
+  static const fs::path path = [] {
+    if (auto fixture = ctest_fixture("bpe"); !fixture.empty()) return fixture;
+    const fs::path out = shared_dir() / "bpe";
+    const std::string cmd = std::string(UNMASK_PYTHON) + " " + UNMASK_SOURCE_DIR +
+                            "/tests/fixtures/make_bpe_fixtures.py " + out.string();
+    if (std::system(cmd.c_str()) != 0) throw std::runtime_error("failed: " + cmd);
+    return out;
+  }();
+  return path;
+}
+
 namespace {
 
 std::string quote(const std::string& s) {

@@ -1,11 +1,13 @@
 // An HF byte-level BPE tokenizer (GPT-2 style, trained on the fortunes by HF
 // `tokenizers`) through `unmask data prepare` and `unmask tokenizer encode`:
-// the prepared data records the tokenizer with its appended [MASK], and the
-// copy it keeps encodes as HF does.
+// the prepared data records the tokenizer with its appended [MASK], the copy
+// it keeps encodes as HF does, and a model trains and samples with
+// <|endoftext|> as BOS, EOS and pad.
 #include <gtest/gtest.h>
 
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <sstream>
 
 #include "test_util.h"
 #include "unmask/tokenizer/tokenizer.h"
@@ -15,7 +17,7 @@ namespace {
 
 using namespace unmask::test;
 
-TEST(BpeRun, PrepareThenEncodeWithTheStoredTokenizer) {
+TEST(BpeRun, PrepareEncodeTrainAndSampleWithGpt2sSpecialIds) {
   const fs::path hf = bpe_fixtures() / "gpt2";
   const TempDir dir;
   std::vector<std::string> args = {"data", "prepare", "--tokenizer", hf.string(), "--out", (dir / "data").string(),
@@ -47,6 +49,26 @@ TEST(BpeRun, PrepareThenEncodeWithTheStoredTokenizer) {
   r = run_unmask({"tokenizer", "encode", "--tokenizer", (dir / "data" / "tokenizer").string()}, input);
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_EQ(r.out, want);
+  // Training and sampling run with pad = BOS = EOS = <|endoftext|> (0); no [MASK] is left in a sample.
+  write_text(dir / "c.json", R"({"seed": 3, "model": {"backbone": "bert", "hidden": 32, "layers": 1, "heads": 2,
+    "dropout": 0.0, "max_length": 32}, "diffusion": {"objective": "mdlm"},
+    "data": {"path": ")" + (dir / "data").string() + R"(", "mode": "pad", "length": 24},
+    "train": {"batch_size": 8, "max_steps": 2, "lr": 0.003, "warmup_steps": 0, "ema": 0.0, "log_every": 1,
+              "eval_every": 2, "val_batches": 1, "checkpoint_every": 2, "sample_every": 0, "device": "cpu"}})");
+  r = run_unmask({"train", "--config", (dir / "c.json").string(), "--out", (dir / "run").string()});
+  ASSERT_EQ(r.code, 0) << r.err;
+  r = run_unmask({"sample", "--checkpoint", (dir / "run").string(), "--num", "2", "--length", "16", "--steps", "4",
+                  "--out", (dir / "s.jsonl").string()});
+  ASSERT_EQ(r.code, 0) << r.err;
+  std::istringstream samples(read_text(dir / "s.jsonl"));
+  int rows = 0;
+  for (std::string line; std::getline(samples, line); ++rows) {
+    const auto ids = nlohmann::json::parse(line)["ids"].get<std::vector<int>>();
+    ASSERT_FALSE(ids.empty());
+    EXPECT_EQ(ids[0], 0) << "BOS is <|endoftext|>";
+    for (int id : ids) EXPECT_TRUE(id >= 0 && id < 4000) << id;  // never the appended [MASK]
+  }
+  EXPECT_EQ(rows, 2);
 }
 
 }  // namespace

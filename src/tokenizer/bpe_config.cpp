@@ -103,9 +103,7 @@ PreTokenizeStep parse_step(const json& p, const std::string& where) {
   return s;
 }
 
-}  // namespace
-
-BpeConfig parse_bpe_config(const std::string& text, const std::string& where) {
+BpeConfig parse_bpe_json(const std::string& text, const std::string& where) {
   json j;
   try {
     j = json::parse(text);
@@ -190,6 +188,16 @@ BpeConfig parse_bpe_config(const std::string& text, const std::string& where) {
   if (c.special.pad < 0) c.special.pad = first_of({"<pad>"});
   if (c.special.pad < 0) c.special.pad = c.special.eos;
   return c;
+}
+
+}  // namespace
+
+BpeConfig parse_bpe_config(const std::string& text, const std::string& where) {
+  try {
+    return parse_bpe_json(text, where);
+  } catch (const json::exception& e) {  // a field of the wrong JSON type
+    throw Error(where + ": malformed tokenizer.json (" + e.what() + ")");
+  }
 }
 
 }  // namespace unmask

@@ -4,6 +4,7 @@
 // GPT2Converter / RobertaConverter), so that unmask runs, stores and
 // fingerprints one HF tokenizer.json whatever the files it came from.
 #include <nlohmann/json.hpp>
+#include <utf8.h>
 
 #include <map>
 
@@ -45,6 +46,8 @@ ordered_json read_merges(const std::string& text, const std::string& where) {
     ++line_no;
     if (!line.empty() && line.back() == '\r') line.pop_back();
     if (line.empty() || line.rfind("#version", 0) == 0) continue;
+    if (!utf8::is_valid(line.begin(), line.end()))
+      throw Error(where + "/merges.txt: line " + std::to_string(line_no) + " is not valid UTF-8");
     const auto space = line.find(' ');
     if (space == std::string::npos || line.find(' ', space + 1) != std::string::npos)
       throw Error(where + "/merges.txt: line " + std::to_string(line_no) + " is not two tokens separated by one space");
@@ -53,10 +56,8 @@ ordered_json read_merges(const std::string& text, const std::string& where) {
   return merges;
 }
 
-}  // namespace
-
-std::string bpe_json_from_vocab(const std::string& vocab_text, const std::string& merges_txt,
-                                const std::string& config_text, const std::string& map_text, const std::string& where) {
+std::string build_json(const std::string& vocab_text, const std::string& merges_txt, const std::string& config_text,
+                       const std::string& map_text, const std::string& where) {
   ordered_json vocab;
   try {
     vocab = ordered_json::parse(vocab_text);
@@ -118,6 +119,17 @@ std::string bpe_json_from_vocab(const std::string& vocab_text, const std::string
                  {"end_of_word_suffix", ""}, {"fuse_unk", false}, {"byte_fallback", false}, {"ignore_merges", false},
                  {"vocab", vocab}, {"merges", read_merges(merges_txt, where)}}}};
   return out.dump() + "\n";
+}
+
+}  // namespace
+
+std::string bpe_json_from_vocab(const std::string& vocab_text, const std::string& merges_txt,
+                                const std::string& config_text, const std::string& map_text, const std::string& where) {
+  try {
+    return build_json(vocab_text, merges_txt, config_text, map_text, where);
+  } catch (const ordered_json::exception& e) {  // a field of the wrong JSON type
+    throw Error(where + ": malformed vocab.json, tokenizer_config.json or special_tokens_map.json (" + e.what() + ")");
+  }
 }
 
 }  // namespace unmask

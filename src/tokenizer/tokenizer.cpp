@@ -86,11 +86,16 @@ std::unique_ptr<Tokenizer> load_hf_tokenizer(const fs::path& dir, const std::str
   } catch (const nlohmann::json::exception& e) {
     throw Error(where + ": invalid JSON (" + e.what() + ")");
   }
+  if (!j.is_object()) throw Error(where + ": not an HF tokenizer.json (no 'model')");
   const auto& model = j["model"];
   const std::string type = model.is_object() && model.contains("type") && model["type"].is_string() ? model["type"].get<std::string>() : "";
   if (type != "WordPiece" && type != "BPE")
     throw Error(where + ": tokenizer model '" + type + "' is not supported (supported: WordPiece, BPE)");
-  json = with_mask_token(json, j);
+  try {
+    json = with_mask_token(json, j);
+  } catch (const nlohmann::json::exception& e) {
+    throw Error(where + ": malformed tokenizer.json (" + e.what() + ")");
+  }
   const std::string fingerprint = to_hex(sha256_bytes(json));
   if (type == "BPE") return std::make_unique<BpeTokenizer>(json, where, dir, fingerprint);
   return std::make_unique<WordPieceTokenizer>(json, where, dir, fingerprint);

@@ -208,6 +208,9 @@ TEST(BPE, UnsupportedOrDamagedFilesAreClearErrors) {
                                                        {{"type", "ByteLevel"}, {"add_prefix_space", false}, {"use_regex", false}}}}};
             }).find("the pre-tokenizer regex does not compile with PCRE2"),
             std::string::npos);
+  EXPECT_NE(error_for("post", [](auto& j) { j["post_processor"] = {{"type", "RobertaProcessing"}, {"cls", 5}, {"sep", 6}}; })
+                .find("malformed tokenizer.json"),
+            std::string::npos);
   EXPECT_NE(error_for("decoder", [](auto& j) { j["decoder"] = {{"type", "Metaspace"}}; })
                 .find("decoder 'Metaspace' is not supported with BPE"),
             std::string::npos);
@@ -226,6 +229,8 @@ TEST(BPE, UnsupportedOrDamagedFilesAreClearErrors) {
   EXPECT_EQ(files_error("bad-merges", vocab, "#version: 0.2\nĠ t\nh e x\n"),
             (tmp / "bad-merges").string() + "/merges.txt: line 3 is not two tokens separated by one space");
   EXPECT_NE(files_error("bad-vocab", "{\"a\": 0,", merges).find("/vocab.json: invalid JSON"), std::string::npos);
+  EXPECT_NE(files_error("bad-utf8", vocab, "#version: 0.2\n\xff t\n").find("/merges.txt: line 2 is not valid UTF-8"),
+            std::string::npos);
   EXPECT_NE(files_error("no-specials", "{\"a\": 0, \"b\": 1}", "").find("neither RoBERTa's"), std::string::npos);
   EXPECT_NE(files_error("unknown-merge", vocab, "#version: 0.2\nĠ qqq\n").find("names 'qqq', which is not in the vocabulary"),
             std::string::npos);

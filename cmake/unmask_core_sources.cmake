@@ -24,6 +24,12 @@ set(UNMASK_CORE_SOURCES
   src/tokenizer/train.cpp
   src/tokenizer/wordpiece_tokenizer.cpp
   src/tokenizer/wordpiece_config.cpp
+  src/tokenizer/bpe_tokenizer.cpp
+  src/tokenizer/bpe_config.cpp
+  src/tokenizer/byte_level.cpp
+  src/tokenizer/added_tokens.cpp
+  src/tokenizer/regex_split.cpp
+  src/tokenizer/bpe_import.cpp
   src/tokenizer/bert_unicode_tables.cpp
   src/data/corpus_reader.cpp
   src/data/shard.cpp

@@ -26,7 +26,7 @@ APT_PACKAGES=(
   python3 python3-venv python3-pip
   libsentencepiece-dev sentencepiece
   nlohmann-json3-dev libcli11-dev libspdlog-dev libfmt-dev
-  libgtest-dev googletest libssl-dev libutfcpp-dev libgloo-dev
+  libgtest-dev googletest libssl-dev libutfcpp-dev libgloo-dev libpcre2-dev
   fortunes time
   clang libclang-rt-14-dev   # the libFuzzer harnesses (scripts/fuzz.sh)
 )

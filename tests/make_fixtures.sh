@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Builds the fortunes tokenizer and prepared data that the test suites share,
 # once per ctest run, with the same settings as tests/test_util.cpp uses when
-# a test binary runs on its own; with PYTHON, also the HF WordPiece fixtures
-# and the tiny HF models.
+# a test binary runs on its own; with PYTHON, also the HF WordPiece and
+# byte-level BPE fixtures and the tiny HF models.
 # Usage: make_fixtures.sh UNMASK_BINARY OUT_DIR [PYTHON]
 set -euo pipefail
 unmask="$1"
@@ -20,5 +20,6 @@ mkdir -p "$out"
   --tokenizer "$out/tokenizer" --out "$out/data" --val-fraction 0.05 --shard-tokens 200000 >/dev/null
 if (($# > 2)); then
   "$3" "$(dirname "$0")/fixtures/make_wordpiece_fixtures.py" "$out/wordpiece"
+  "$3" "$(dirname "$0")/fixtures/make_bpe_fixtures.py" "$out/bpe"
   "$3" "$(dirname "$0")/fixtures/make_hf_fixtures.py" "$out/hf"
 fi

@@ -138,6 +138,11 @@ const fs::path& hf_fixtures() {
   return path;
 }
 
+const fs::path& bpe_fixtures() {
+  static const fs::path path = python_fixtures("bpe", "make_bpe_fixtures.py");
+  return path;
+}
+
 namespace {
 
 std::string quote(const std::string& s) {

@@ -40,6 +40,10 @@ const fs::path& fortune_data();
 // ids for every corpus line and the Unicode edge cases
 // (tests/fixtures/make_wordpiece_fixtures.py, run with UNMASK_PYTHON).
 const fs::path& wordpiece_fixtures();
+// Byte-level BPE tokenizers (GPT-2 and RoBERTa style) trained on the fortunes
+// by HF `tokenizers`, with its ids and decodings for every corpus line and
+// the Unicode edge cases (tests/fixtures/make_bpe_fixtures.py).
+const fs::path& bpe_fixtures();
 // Tiny random HF models (bert, bert_f16, bert_bf16, roberta, gpt2, mdlm) with
 // tokenizers and transformers' logits on fixed inputs (NAME_io.safetensors),
 // from tests/fixtures/make_hf_fixtures.py.

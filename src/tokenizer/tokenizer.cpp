@@ -1,10 +1,12 @@
 // Tokenizer directory loading and the registry of tokenizer types.
 #include "unmask/tokenizer/tokenizer.h"
 
+#include <algorithm>
 #include <functional>
 #include <limits>
 
 #include "unmask/registry.h"
+#include "unmask/tokenizer/bpe_tokenizer.h"
 #include "unmask/tokenizer/sentencepiece_tokenizer.h"
 #include "unmask/tokenizer/wordpiece_tokenizer.h"
 #include "unmask/util/error.h"
@@ -28,22 +30,75 @@ const Registry<TokenizerFactory>& registry() {
       const fs::path model = dir / kTokenizerModel;
       return std::make_unique<WordPieceTokenizer>(read_file(model), model.string(), dir, fp);
     });
+    reg.add("bpe", [](const fs::path& dir, const std::string& fp) {
+      const fs::path model = dir / kTokenizerModel;
+      return std::make_unique<BpeTokenizer>(read_file(model), model.string(), dir, fp);
+    });
     return reg;
   }();
   return r;
 }
 
-// An HF model directory: tokenizer.json (HF's format), or vocab.txt with an
-// optional tokenizer_config.json. The fingerprint is that of the
-// tokenizer.json the tokenizer runs (for vocab.txt, the one built from it).
+std::string read_if_exists(const fs::path& path) { return fs::exists(path) ? read_file(path) : std::string(); }
+
+// An HF tokenizer without a mask token (GPT-2) gets "[MASK]", a special added
+// token with the next id (50257 for GPT-2, as MDLM's OpenWebText models):
+// it is written into the tokenizer.json that unmask runs, stores and
+// fingerprints. Others come back as they are.
+std::string with_mask_token(const std::string& text, const nlohmann::ordered_json& j) {
+  const auto& vocab = j["model"].value("vocab", nlohmann::ordered_json::object());
+  const auto added = j.value("added_tokens", nlohmann::ordered_json::array());
+  if (!vocab.is_object() || !added.is_array()) return text;  // the tokenizer's own parser says what is wrong
+  std::int64_t next = static_cast<std::int64_t>(vocab.size());
+  for (const auto& [token, id] : vocab.items())
+    if (const auto n = exact_integer<int>(id)) next = std::max<std::int64_t>(next, *n + 1);
+  for (const auto& a : added) {
+    if (!a.is_object()) return text;
+    if (a.value("content", "") == "[MASK]" || a.value("content", "") == "<mask>") return text;
+    if (const auto id = exact_integer<int>(a.value("id", nlohmann::ordered_json()))) next = std::max<std::int64_t>(next, *id + 1);
+  }
+  if (vocab.contains("[MASK]") || vocab.contains("<mask>")) return text;
+  nlohmann::ordered_json out = j;
+  out["added_tokens"].push_back({{"id", next}, {"content", "[MASK]"}, {"single_word", false}, {"lstrip", false},
+                                 {"rstrip", false}, {"normalized", false}, {"special", true}});
+  return out.dump() + "\n";
+}
+
+// An HF model directory: tokenizer.json (HF's format), vocab.txt with an
+// optional tokenizer_config.json (BERT), or vocab.json + merges.txt with
+// optional tokenizer_config.json and special_tokens_map.json (GPT-2,
+// RoBERTa). The fingerprint is that of the tokenizer.json the tokenizer runs
+// (built from the other files, and with an appended [MASK] when it had none).
 std::unique_ptr<Tokenizer> load_hf_tokenizer(const fs::path& dir, const std::string& hf_json) {
   std::string json = hf_json, where = (dir / kTokenizerMeta).string();
-  if (json.empty()) {
-    const fs::path config = dir / "tokenizer_config.json";
+  if (json.empty() && fs::exists(dir / "vocab.txt")) {
     where = (dir / "vocab.txt").string();
-    json = wordpiece_json_from_vocab(read_file(dir / "vocab.txt"), fs::exists(config) ? read_file(config) : "", where);
+    json = wordpiece_json_from_vocab(read_file(dir / "vocab.txt"), read_if_exists(dir / "tokenizer_config.json"), where);
+  } else if (json.empty()) {
+    where = (dir / "vocab.json").string();
+    json = bpe_json_from_vocab(read_file(dir / "vocab.json"), read_file(dir / "merges.txt"),
+                               read_if_exists(dir / "tokenizer_config.json"),
+                               read_if_exists(dir / "special_tokens_map.json"), dir.string());
   }
-  return std::make_unique<WordPieceTokenizer>(json, where, dir, to_hex(sha256_bytes(json)));
+  nlohmann::ordered_json j;
+  try {
+    j = nlohmann::ordered_json::parse(json);
+  } catch (const nlohmann::json::exception& e) {
+    throw Error(where + ": invalid JSON (" + e.what() + ")");
+  }
+  if (!j.is_object()) throw Error(where + ": not an HF tokenizer.json (no 'model')");
+  const auto& model = j["model"];
+  const std::string type = model.is_object() && model.contains("type") && model["type"].is_string() ? model["type"].get<std::string>() : "";
+  if (type != "WordPiece" && type != "BPE")
+    throw Error(where + ": tokenizer model '" + type + "' is not supported (supported: WordPiece, BPE)");
+  try {
+    json = with_mask_token(json, j);
+  } catch (const nlohmann::json::exception& e) {
+    throw Error(where + ": malformed tokenizer.json (" + e.what() + ")");
+  }
+  const std::string fingerprint = to_hex(sha256_bytes(json));
+  if (type == "BPE") return std::make_unique<BpeTokenizer>(json, where, dir, fingerprint);
+  return std::make_unique<WordPieceTokenizer>(json, where, dir, fingerprint);
 }
 
 }  // namespace
@@ -109,9 +164,10 @@ std::unique_ptr<Tokenizer> load_tokenizer(const fs::path& dir) {
   const fs::path meta_path = dir / kTokenizerMeta;
   const fs::path model_path = dir / kTokenizerModel;
   if (!fs::exists(meta_path, ec)) {
-    if (fs::exists(dir / "vocab.txt", ec)) return load_hf_tokenizer(dir, "");
+    if (fs::exists(dir / "vocab.txt", ec) || (fs::exists(dir / "vocab.json", ec) && fs::exists(dir / "merges.txt", ec)))
+      return load_hf_tokenizer(dir, "");
     throw Error(dir.string() + " is not a tokenizer directory: " + kTokenizerMeta + " is missing (an unmask tokenizer "
-                "directory, or an HF one with tokenizer.json or vocab.txt)");
+                "directory, or an HF one with tokenizer.json, vocab.txt, or vocab.json and merges.txt)");
   }
   const std::string meta_text = read_file(meta_path);
   nlohmann::json meta;

@@ -8,15 +8,10 @@
 #include <unordered_map>
 #include <vector>
 
+#include "added_tokens.h"
 #include "unmask/tokenizer/tokenizer.h"
 
 namespace unmask {
-
-struct AddedToken {
-  int id = 0;
-  std::string content;
-  bool special = false, lstrip = false, rstrip = false;
-};
 
 struct WordPieceConfig {
   struct {

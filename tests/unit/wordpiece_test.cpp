@@ -82,19 +82,12 @@ TEST(WordPiece, UnsupportedOrDamagedFilesAreClearErrors) {
     test::write_text(tmp / name / "tokenizer.json", j.dump());
     return test::error_of([&] { load_tokenizer(tmp / name); });
   };
-  const std::string where = (tmp / "bpe" / "tokenizer.json").string();
-  EXPECT_EQ(error_for("bpe", [](auto& j) { j["model"]["type"] = "BPE"; }),
-            where + ": tokenizer model 'BPE' is not supported yet (supported: WordPiece)");
+  const std::string where = (tmp / "unigram" / "tokenizer.json").string();
+  EXPECT_EQ(error_for("unigram", [](auto& j) { j["model"]["type"] = "Unigram"; }),
+            where + ": tokenizer model 'Unigram' is not supported (supported: WordPiece, BPE)");
   EXPECT_NE(error_for("norm", [](auto& j) { j["normalizer"] = {{"type", "Sequence"}}; }).find("normalizer 'Sequence' is not supported"),
             std::string::npos);
   EXPECT_NE(error_for("unk", [](auto& j) { j["model"]["unk_token"] = "<unk>"; }).find("the unk_token '<unk>' is not in the vocabulary"),
-            std::string::npos);
-  EXPECT_NE(error_for("mask", [](auto& j) {
-              j["model"]["vocab"].erase("[MASK]");
-              auto& added = j["added_tokens"];
-              for (std::size_t i = 0; i < added.size(); ++i)
-                if (added[i]["content"] == "[MASK]") added.erase(i);
-            }).find("no '[MASK]' token"),
             std::string::npos);
   EXPECT_NE(error_for("id", [](auto& j) { j["model"]["vocab"]["the"] = 2.5; }).find("vocab entry 'the' must be an integer id"),
             std::string::npos);
@@ -104,8 +97,28 @@ TEST(WordPiece, UnsupportedOrDamagedFilesAreClearErrors) {
   test::write_text(tmp / "broken" / "tokenizer.json", "{\"model\": ");
   EXPECT_NE(test::error_of([&] { load_tokenizer(tmp / "broken"); }).find("invalid JSON"), std::string::npos);
   fs::create_directories(tmp / "empty");
-  EXPECT_NE(test::error_of([&] { load_tokenizer(tmp / "empty"); }).find("an HF one with tokenizer.json or vocab.txt"),
+  EXPECT_NE(test::error_of([&] { load_tokenizer(tmp / "empty"); }).find("an HF one with tokenizer.json, vocab.txt, or vocab.json"),
             std::string::npos);
+}
+
+TEST(WordPiece, AVocabularyWithoutAMaskTokenGetsOneAppended) {
+  const test::TempDir tmp;
+  auto j = nlohmann::json::parse(test::read_text(test::wordpiece_fixtures() / "uncased" / "tokenizer.json"));
+  auto& vocab = j["model"]["vocab"];
+  vocab["[unused0]"] = vocab["[MASK]"];
+  vocab.erase("[MASK]");
+  auto& added = j["added_tokens"];
+  for (std::size_t i = 0; i < added.size(); ++i)
+    if (added[i]["content"] == "[MASK]") added.erase(i);
+  fs::create_directories(tmp / "hf");
+  test::write_text(tmp / "hf" / "tokenizer.json", j.dump());
+  const auto tok = load_tokenizer(tmp / "hf");
+  EXPECT_EQ(tok->vocab_size(), 4001);
+  EXPECT_EQ(tok->special().mask, 4000);
+  EXPECT_EQ(tok->piece(4000), "[MASK]");
+  EXPECT_EQ(tok->encode("a [MASK] b"), std::vector<int>({tok->encode("a")[0], 4000, tok->encode("b")[0]}));
+  save_tokenizer(*tok, tmp / "saved");
+  EXPECT_EQ(load_tokenizer(tmp / "saved")->special().mask, 4000);
 }
 
 }  // namespace

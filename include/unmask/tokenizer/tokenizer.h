@@ -48,14 +48,17 @@ class Tokenizer {
 };
 
 // Loads DIR (written by `unmask tokenizer train`), verifying the fingerprint,
-// or an HF model directory (tokenizer.json with a WordPiece model, or vocab.txt).
+// or an HF model directory: tokenizer.json with a WordPiece or byte-level BPE
+// model, vocab.txt (BERT), or vocab.json + merges.txt (GPT-2, RoBERTa). An HF
+// tokenizer without a mask token gets "[MASK]" appended at id vocab_size
+// (written into the tokenizer.json it runs, stores and fingerprints).
 std::unique_ptr<Tokenizer> load_tokenizer(const std::filesystem::path& dir);
 // Writes `tok` as an unmask tokenizer directory at `dest` (created): an unmask
 // directory's two files as they are; an HF tokenizer's model as tokenizer.model
 // with new metadata, so that the fingerprint stays the same.
 void save_tokenizer(const Tokenizer& tok, const std::filesystem::path& dest);
 
-// Registered tokenizer types ("sentencepiece").
+// Registered tokenizer types ("bpe", "sentencepiece", "wordpiece").
 std::vector<std::string> tokenizer_types();
 
 nlohmann::json special_tokens_to_json(const SpecialTokens& s);

@@ -48,9 +48,14 @@ std::vector<ScoredSample> read_samples(const fs::path& path, const Tokenizer& sc
       if (same && !retokenize && j.contains("ids")) {
         const auto ids = j["ids"].get<std::vector<std::int64_t>>();
         for (std::size_t i = 1; i < ids.size(); ++i) {  // ids[0] is BOS
+          // The first EOS ends the sample (scored); a tokenizer whose pad is
+          // its EOS (GPT-2's) must not skip it as padding.
+          if (ids[i] == sp.eos) {
+            s.ids.push_back(ids[i]);
+            break;  // tokens after the first EOS are not scored
+          }
           if (ids[i] == sp.pad) continue;
           s.ids.push_back(ids[i]);
-          if (ids[i] == sp.eos) break;  // tokens after the first EOS are not scored
           s.content.push_back(ids[i]);
         }
         out.push_back(std::move(s));

@@ -113,17 +113,23 @@ WordPieceConfig parse_wordpiece_config(const std::string& text, const std::strin
   };
   std::string cls = "[CLS]", sep = "[SEP]", pad = "[PAD]";
   const json post = j.value("post_processor", json());
-  if (type_of(post) == "BertProcessing" || type_of(post) == "RobertaProcessing") {
-    cls = post.at("cls").at(0).get<std::string>();
-    sep = post.at("sep").at(0).get<std::string>();
-  } else if (type_of(post) == "TemplateProcessing" && post.contains("single") && post["single"].is_array()) {
-    std::vector<std::string> specials;
-    for (const auto& piece : post["single"])
-      if (piece.contains("SpecialToken")) specials.push_back(piece["SpecialToken"].at("id").get<std::string>());
-    if (specials.size() == 2) {
-      cls = specials[0];
-      sep = specials[1];
+  try {
+    if (type_of(post) == "BertProcessing" || type_of(post) == "RobertaProcessing") {
+      cls = post.at("cls").at(0).get<std::string>();
+      sep = post.at("sep").at(0).get<std::string>();
+    } else if (type_of(post) == "TemplateProcessing" && post.contains("single") && post["single"].is_array()) {
+      std::vector<std::string> specials;
+      for (const auto& piece : post["single"])
+        if (piece.is_object() && piece.contains("SpecialToken"))
+          specials.push_back(piece["SpecialToken"].at("id").get<std::string>());
+      if (specials.size() == 2) {
+        cls = specials[0];
+        sep = specials[1];
+      }
     }
+  } catch (const json::exception& e) {
+    throw Error(where + ": post_processor '" + type_of(post) + "' is malformed (" + e.what() +
+                "); it should name its special tokens as HF writes them, e.g. \"cls\": [\"[CLS]\", 101]");
   }
   const json padding = j.value("padding", json());
   if (padding.is_object() && padding.contains("pad_token") && padding["pad_token"].is_string()) pad = padding["pad_token"];

@@ -80,6 +80,51 @@ TEST(HfRun, RobertaExportRoundTrip) {
   EXPECT_EQ(r.code, 0) << r.out << r.err;
 }
 
+// GPT-2 as the gen-ppl scorer: the same perplexity as transformers' GPT-2
+// with the directory's own tokenizer (tests/fixtures/check_gpt2_scoring.py).
+TEST(HfRun, Gpt2ScorerGivesTransformersPerplexity) {
+  const TempDir dir;
+  auto r = run_unmask({"import", "hf", "--from", hf("gpt2").string(), "--out", (dir / "gpt2").string(), "--json"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  const auto summary = nlohmann::json::parse(r.out);
+  EXPECT_EQ(summary["backbone"], "gpt2");
+  EXPECT_EQ(summary["objective"], "ar");
+  EXPECT_EQ(summary["vocab_size"], 1000);  // GPT-2's rows, beside the tokenizer's appended [MASK]
+  write_text(dir / "samples.txt",
+             "A \"critic\" is a man who creates nothing and thereby feels qualified.\n"
+             "Hello? his friend answers; naive cafe, 42 times!\n"
+             "You will be successful in your work.\n");
+  r = run_unmask({"eval", "gen-ppl", "--samples", (dir / "samples.txt").string(), "--scorer",
+                  (dir / "gpt2").string(), "--json"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  const double ours = nlohmann::json::parse(r.out)["gen_ppl"].get<double>();
+  const auto ref = run_command(std::string(UNMASK_PYTHON) + " " + UNMASK_SOURCE_DIR +
+                               "/tests/fixtures/check_gpt2_scoring.py " + hf("gpt2").string() + " " +
+                               (dir / "samples.txt").string());
+  ASSERT_EQ(ref.code, 0) << ref.err;
+  const double theirs = std::stod(ref.out);
+  EXPECT_NEAR(ours / theirs, 1.0, 1e-5) << ours << " vs transformers " << theirs;
+  EXPECT_GT(theirs, 100.0);  // a random model: far from 1
+}
+
+// A released-MDLM layout: imported, sampled, evaluated on data prepared with
+// its (GPT-2 + [MASK]) tokenizer.
+TEST(HfRun, MdlmCheckpointSamplesAndEvaluates) {
+  const TempDir dir;
+  auto r = run_unmask({"import", "hf", "--from", hf("mdlm").string(), "--out", (dir / "mdlm").string(), "--json",
+                       "--set", "data.length=64"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(nlohmann::json::parse(r.out)["backbone"], "dit");
+  r = run_unmask({"sample", "--checkpoint", (dir / "mdlm").string(), "--num", "2", "--length", "32", "--steps", "8",
+                  "--out", (dir / "s.jsonl").string()});
+  ASSERT_EQ(r.code, 0) << r.err;
+  prepare(hf("mdlm"), dir / "data");
+  r = run_unmask({"eval", "ppl", "--checkpoint", (dir / "mdlm").string(), "--data", (dir / "data").string(),
+                  "--max-rows", "4", "--draws", "2", "--json"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_GT(nlohmann::json::parse(r.out)["ppl"].get<double>(), 1.0);
+}
+
 TEST(HfRun, InitFromHfBertTrainsFromItsWeights) {
   const TempDir dir;
   prepare(hf("bert"), dir / "data");

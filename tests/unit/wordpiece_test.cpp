@@ -93,6 +93,9 @@ TEST(WordPiece, UnsupportedOrDamagedFilesAreClearErrors) {
             std::string::npos);
   EXPECT_NE(error_for("normalized", [](auto& j) { j["added_tokens"][0]["normalized"] = true; }).find("matched after normalisation"),
             std::string::npos);
+  EXPECT_NE(error_for("post", [](auto& j) { j["post_processor"] = {{"type", "BertProcessing"}, {"cls", 7}}; })
+                .find("post_processor 'BertProcessing' is malformed"),
+            std::string::npos);
   fs::create_directories(tmp / "broken");
   test::write_text(tmp / "broken" / "tokenizer.json", "{\"model\": ");
   EXPECT_NE(test::error_of([&] { load_tokenizer(tmp / "broken"); }).find("invalid JSON"), std::string::npos);

@@ -2,6 +2,8 @@
 // (models/bpe/serialization.rs) → BpeConfig.
 #include "bpe_config.h"
 
+#include "hf_json.h"
+
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
@@ -13,14 +15,8 @@ namespace unmask {
 namespace {
 
 using nlohmann::json;
-
-std::string type_of(const json& j) { return j.is_object() && j.contains("type") && j["type"].is_string() ? j["type"].get<std::string>() : ""; }
-
-bool flag(const json& j, const char* key, bool fallback, const std::string& where) {
-  if (!j.contains(key) || j[key].is_null()) return fallback;
-  if (!j[key].is_boolean()) throw Error(where + ": '" + key + "' must be true or false");
-  return j[key].get<bool>();
-}
+using hf_json::flag;
+using hf_json::type_of;
 
 void parse_model(const json& model, const std::string& where, BpeConfig& c) {
   if (!model.contains("vocab") || !model["vocab"].is_object()) throw Error(where + ": the BPE model has no 'vocab' object");
@@ -104,14 +100,7 @@ PreTokenizeStep parse_step(const json& p, const std::string& where) {
 }
 
 BpeConfig parse_bpe_json(const std::string& text, const std::string& where) {
-  json j;
-  try {
-    j = json::parse(text);
-  } catch (const json::exception& e) {
-    throw Error(where + ": invalid JSON (" + e.what() + ")");
-  }
-  if (!j.is_object() || !j.contains("model")) throw Error(where + ": not an HF tokenizer.json (no 'model')");
-  if (!j.contains("version") || j["version"] != "1.0") throw Error(where + ": unsupported tokenizer.json version (need \"1.0\")");
+  json j = hf_json::parse_tokenizer_json(text, where);
   const std::string model_type = type_of(j["model"]);
   if (model_type != "BPE") throw Error(where + ": tokenizer model '" + model_type + "' is not a BPE model");
   BpeConfig c;

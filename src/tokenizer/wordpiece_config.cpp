@@ -2,6 +2,8 @@
 // and the tokenizer.json that BertTokenizerFast builds from a vocab.txt.
 #include "wordpiece_config.h"
 
+#include "hf_json.h"
+
 #include <nlohmann/json.hpp>
 
 #include <limits>
@@ -14,13 +16,9 @@ namespace unmask {
 namespace {
 
 using nlohmann::json;
+using hf_json::type_of;
 
-std::string type_of(const json& j) { return j.is_object() && j.contains("type") && j["type"].is_string() ? j["type"].get<std::string>() : ""; }
-
-bool flag(const json& j, const char* key, const std::string& where) {
-  if (!j.contains(key) || !j[key].is_boolean()) throw Error(where + ": '" + key + "' must be true or false");
-  return j[key].get<bool>();
-}
+bool flag(const json& j, const char* key, const std::string& where) { return hf_json::required_flag(j, key, where); }
 
 int token_id(const json& v, const std::string& what, const std::string& where) {
   const auto id = exact_integer<int>(v);
@@ -32,14 +30,7 @@ int token_id(const json& v, const std::string& what, const std::string& where) {
 
 WordPieceConfig parse_wordpiece_config(const std::string& text, const std::string& where,
                                        std::unordered_map<std::string, int>& vocab) {
-  json j;
-  try {
-    j = json::parse(text);
-  } catch (const json::exception& e) {
-    throw Error(where + ": invalid JSON (" + e.what() + ")");
-  }
-  if (!j.is_object() || !j.contains("model")) throw Error(where + ": not an HF tokenizer.json (no 'model')");
-  if (!j.contains("version") || j["version"] != "1.0") throw Error(where + ": unsupported tokenizer.json version (need \"1.0\")");
+  json j = hf_json::parse_tokenizer_json(text, where);
   const json& model = j["model"];
   const std::string model_type = type_of(model);
   if (model_type != "WordPiece")

@@ -125,16 +125,8 @@ void edit_config(const fs::path& dir, const std::function<void(nlohmann::json&)>
   std::ofstream(dir / "config.json") << j.dump();
 }
 
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
-}
-
 TEST(HfInterop, BadDirectoriesAreOneClearError) {
+  using test::error_of;
   {
     const fs::path d = broken_copy("bert", "type");
     edit_config(d, [](auto& j) { j["model_type"] = "t5"; });

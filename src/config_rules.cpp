@@ -76,6 +76,20 @@ void validate_run_config(const RunConfig& c) {
     require(d.schedule == "spindle", "diffusion.objective=diffusionbert uses the spindle schedule: set "
                                      "diffusion.schedule=spindle (or use diffusion.objective=d3pm for " +
                                          d.schedule + ")");
+  if (d.objective == "bd3lm") {
+    require(d.block_size >= 1 && c.data.length % d.block_size == 0,
+            fmt::format("diffusion.objective=bd3lm needs diffusion.block_size >= 1 dividing data.length ({}), got {}",
+                        c.data.length, d.block_size));
+    require(d.T == 0, fmt::format("diffusion.objective=bd3lm is continuous-time: set diffusion.T=0 (got {})", d.T));
+    require(d.schedule != "spindle", "diffusion.objective=bd3lm needs a token-independent schedule (not spindle)");
+    require(0 <= d.clip_min && d.clip_min < d.clip_max && d.clip_max <= 1,
+            fmt::format("diffusion.clip_min and clip_max must satisfy 0 <= clip_min < clip_max <= 1, got [{}, {}]",
+                        d.clip_min, d.clip_max));
+    require(m.backbone == "dit" || m.backbone == "bert",
+            "diffusion.objective=bd3lm runs on model.backbone dit or bert (got " + m.backbone + ")");
+    require(m.time_conditioning != "prefix",
+            "diffusion.objective=bd3lm cannot use model.time_conditioning=prefix (it inserts a token)");
+  }
   require(d.eps > 0 && d.eps < 1, fmt::format("diffusion.eps must be in (0, 1), got {}", d.eps));
   require(d.hybrid_lambda >= 0, fmt::format("diffusion.hybrid_lambda must be >= 0, got {}", d.hybrid_lambda));
   const double max_spindle = 1.0 / M_PI;

@@ -41,7 +41,7 @@ template <class V> void visit(V& v, InitConfig& c) {
 
 template <class V> void visit(V& v, DiffusionConfig& c) {
   v.field("objective", c.objective, "training objective",
-          {"mdlm", "d3pm", "diffusionbert", "mlm", "roberta_diffusion", "ar"});
+          {"mdlm", "d3pm", "diffusionbert", "mlm", "roberta_diffusion", "ar", "bd3lm"});
   v.field("schedule", c.schedule, "noise schedule", {"loglinear", "d3pm", "linear", "cosine", "spindle"});
   v.field("T", c.T, "discrete diffusion steps (0 = continuous time)");
   v.field("eps", c.eps, "log-linear schedule epsilon");
@@ -50,6 +50,10 @@ template <class V> void visit(V& v, DiffusionConfig& c) {
   v.field("mask_ratio", c.mask_ratio, "MLM masking ratio");
   v.field("prompt_length", c.prompt_length, "roberta_diffusion: leading tokens of a row never masked");
   v.field("antithetic", c.antithetic, "antithetic (low-discrepancy) time draws");
+  v.field("block_size", c.block_size,
+          "bd3lm: tokens per block L' (divides data.length; L' = data.length is MDLM, 1 is AR)");
+  v.field("clip_min", c.clip_min, "bd3lm training: lower end of the clipped mask rate t ~ U[clip_min, clip_max]");
+  v.field("clip_max", c.clip_max, "bd3lm training: upper end of the clipped mask rate (the bound always uses [eps, 1))");
 }
 
 template <class V> void visit(V& v, DataConfig& c) {

@@ -36,7 +36,7 @@ struct InitConfig {
 };
 
 struct DiffusionConfig {
-  std::string objective = "mdlm";     // mdlm | d3pm | diffusionbert | mlm | roberta_diffusion | ar
+  std::string objective = "mdlm";     // mdlm | d3pm | diffusionbert | mlm | roberta_diffusion | ar | bd3lm
   std::string schedule = "loglinear"; // loglinear | d3pm | linear | cosine | spindle
   std::int64_t T = 0;                 // 0 = continuous time
   double eps = 1e-3;                  // log-linear ε
@@ -45,6 +45,9 @@ struct DiffusionConfig {
   double mask_ratio = 0.15;           // MLM
   std::int64_t prompt_length = 0;     // RoBERTa-diffusion: leading tokens never masked
   bool antithetic = true;             // low-discrepancy t draws
+  std::int64_t block_size = 0;        // bd3lm: tokens per block L′ (divides data.length)
+  double clip_min = 1e-3;             // bd3lm training: t ~ U[clip_min, clip_max] (BD3-LM's clipped schedule)
+  double clip_max = 1.0;
 };
 
 struct DataConfig {

@@ -28,6 +28,7 @@ const Registry<ObjectiveFactory>& registry() {
     reg.add("mlm", [](const ObjectiveContext& c) { return make_mlm(c, false); });
     reg.add("roberta_diffusion", [](const ObjectiveContext& c) { return make_mlm(c, true); });
     reg.add("ar", make_ar);
+    reg.add("bd3lm", make_bd3lm);
     return reg;
   }();
   return r;

@@ -27,5 +27,6 @@ std::unique_ptr<Objective> make_mdlm(const ObjectiveContext& context);
 std::unique_ptr<Objective> make_d3pm(const ObjectiveContext& context, bool diffusionbert);
 std::unique_ptr<Objective> make_mlm(const ObjectiveContext& context, bool roberta_diffusion);
 std::unique_ptr<Objective> make_ar(const ObjectiveContext& context);
+std::unique_ptr<Objective> make_bd3lm(const ObjectiveContext& context);
 
 }  // namespace unmask

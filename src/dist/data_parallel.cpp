@@ -16,7 +16,10 @@ Batch slice_rows(const Batch& b, std::int64_t start, std::int64_t len) {
 
 Noised slice_rows(const Noised& n, std::int64_t start, std::int64_t len) {
   auto cut = [&](const at::Tensor& t) { return t.defined() ? t.narrow(0, start, len) : t; };
-  return {cut(n.x_t), cut(n.cond), cut(n.t), cut(n.masked), cut(n.t_prev)};
+  Noised out{cut(n.x_t), cut(n.cond), cut(n.t), cut(n.masked), cut(n.t_prev)};
+  out.context = cut(n.context);
+  out.block_size = n.block_size;
+  return out;
 }
 
 DataParallel::DataParallel() = default;

@@ -108,7 +108,7 @@ ElboResult evaluate_elbo(CheckpointModel& m, const std::filesystem::path& data, 
       round_sums[0] += sum;
     } else {
       for (std::int64_t d = 0; d < r.draws; ++d) {  // exact for ar: its corruption is the identity
-        const auto [value, count] = nelbo(objective.corrupt(batch, gen));
+        const auto [value, count] = nelbo(objective.corrupt_bound(batch, gen));
         round_sums[static_cast<std::size_t>(d)] += value;
         batch_tokens = count;
       }

@@ -34,6 +34,12 @@ at::Tensor BackboneImpl::forward_rows(const at::Tensor& x, const at::Tensor& con
   return forward(x, cond, pad_mask).flatten(0, 1).index_select(0, rows);  // (M, V)
 }
 
+at::Tensor BackboneImpl::forward_blocks(const at::Tensor&, const at::Tensor&, const at::Tensor&, const at::Tensor&,
+                                       std::int64_t, const at::Tensor&) {
+  throw Error("model.backbone=" + options_.model.backbone +
+              " does not support block diffusion (diffusion.objective=bd3lm: use dit or bert)");
+}
+
 Backbone make_backbone(const BackboneOptions& options) {
   if (options.vocab_size < 1) throw Error("backbone needs a positive vocabulary size");
   return registry().get(options.model.backbone)(options);

@@ -5,6 +5,7 @@
 #include <torch/torch.h>
 
 #include "unmask/model/attention.h"
+#include "unmask/model/block_input.h"
 #include "unmask/model/time_embedding.h"
 #include "unmask/util/error.h"
 
@@ -40,10 +41,12 @@ struct EmbeddingsImpl : nn::Module {
   // RoBERTa numbers positions from padding_idx + 1 (HF
   // create_position_ids_from_input_ids); it gives padding tokens position
   // padding_idx instead, which changes only the outputs at padding.
-  at::Tensor forward(const at::Tensor& words) {
+  // positions: (L) int64, undefined = 0..L−1 (block diffusion repeats them).
+  at::Tensor forward(const at::Tensor& words, const at::Tensor& positions = {}) {
     const auto L = words.size(1);
-    const at::Tensor positions = torch::arange(offset, offset + L, words.options().dtype(torch::kLong));
-    at::Tensor h = words + position_embeddings->forward(positions).unsqueeze(0) + token_type_embeddings->weight[0];
+    const at::Tensor pos = positions.defined() ? positions + offset
+                                               : torch::arange(offset, offset + L, words.options().dtype(torch::kLong));
+    at::Tensor h = words + position_embeddings->forward(pos).unsqueeze(0) + token_type_embeddings->weight[0];
     return torch::dropout(LayerNorm->forward(h), dropout, is_training());
   }
   double dropout;
@@ -106,12 +109,12 @@ struct LayerImpl : nn::Module {
   }
   // h: (B, L, H); time: (B, H) sinusoid or undefined.
   at::Tensor forward(const at::Tensor& h, const at::Tensor& key_mask, const at::Tensor& time, bool causal,
-                     double dropout) {
+                     double dropout, const at::Tensor& attn_mask) {
     const auto B = h.size(0), L = h.size(1), H = h.size(2), D = H / heads;
     auto split = [&](const at::Tensor& t) { return t.view({B, L, heads, D}).transpose(1, 2); };  // (B, nh, L, D)
     auto& sa = attention->self;
     at::Tensor ctx = self_attention(split(sa->query->forward(h)), split(sa->key->forward(h)),
-                                    split(sa->value->forward(h)), key_mask, causal, dropout, is_training());
+                                    split(sa->value->forward(h)), key_mask, causal, dropout, is_training(), attn_mask);
     ctx = ctx.transpose(1, 2).reshape({B, L, H});
     at::Tensor a = attention->output->forward(ctx, h, dropout);  // post-LN
     if (timestep_embedding) a = a + timestep_embedding->forward(time).unsqueeze(1);
@@ -221,7 +224,8 @@ BertBackbone::BertBackbone(BackboneOptions options)
   init_bert_weights(*this);
 }
 
-at::Tensor BertBackbone::encode(const at::Tensor& x, const at::Tensor& cond, const at::Tensor& pad_mask) {
+at::Tensor BertBackbone::encode(const at::Tensor& x, const at::Tensor& cond, const at::Tensor& pad_mask,
+                                const at::Tensor& positions, const at::Tensor& attn_mask) {
   const ModelConfig& m = options_.model;
   const auto B = x.size(0);
   const bool prefix = m.time_conditioning == "prefix", layerwise = m.time_conditioning == "layerwise";
@@ -238,11 +242,13 @@ at::Tensor BertBackbone::encode(const at::Tensor& x, const at::Tensor& cond, con
       key_mask = torch::cat({key_mask.narrow(1, 0, 1), torch::ones({B, 1}, key_mask.options()),
                              key_mask.narrow(1, 1, x.size(1) - 1)}, 1);
   }
-  at::Tensor h = impl_->bert->embeddings->forward(words);
+  if (prefix && attn_mask.defined())
+    throw Error("model.time_conditioning=prefix inserts a token, which block diffusion's layout does not allow");
+  at::Tensor h = impl_->bert->embeddings->forward(words, positions);
   at::Tensor time;
   if (layerwise) time = sinusoidal_embedding(cond, m.hidden, impl_->steps >= 1 ? static_cast<double>(impl_->steps) : 1e4);
   for (const auto& layer : *impl_->bert->encoder->layer)
-    h = layer->as<LayerImpl>()->forward(h, key_mask, time, options_.causal, m.dropout);
+    h = layer->as<LayerImpl>()->forward(h, key_mask, time, options_.causal, m.dropout, attn_mask);
   if (prefix) h = torch::cat({h.narrow(1, 0, 1), h.narrow(1, 2, x.size(1) - 1)}, 1);
   return h;
 }
@@ -257,6 +263,13 @@ at::Tensor BertBackbone::head(const at::Tensor& hidden) {
 
 at::Tensor BertBackbone::forward(const at::Tensor& x, const at::Tensor& cond, const at::Tensor& pad_mask) {
   return head(encode(x, cond, pad_mask));  // (B, L, V)
+}
+
+at::Tensor BertBackbone::forward_blocks(const at::Tensor& x_t, const at::Tensor& x0, const at::Tensor& cond,
+                                       const at::Tensor& pad_mask, std::int64_t block_size, const at::Tensor& rows) {
+  const BlockInput in = block_input(x_t, x0, pad_mask, block_size);
+  const at::Tensor h = encode(in.tokens, cond, in.key_mask, in.positions, in.attn_mask).narrow(1, 0, x_t.size(1));
+  return rows.defined() ? head(h.flatten(0, 1).index_select(0, rows)) : head(h);  // (M, V) or (B, L, V)
 }
 
 at::Tensor BertBackbone::forward_rows(const at::Tensor& x, const at::Tensor& cond, const at::Tensor& pad_mask,

@@ -6,6 +6,7 @@
 #include <cmath>
 
 #include "unmask/model/attention.h"
+#include "unmask/model/block_input.h"
 #include "unmask/model/time_embedding.h"
 #include "unmask/util/error.h"
 
@@ -51,8 +52,11 @@ struct DitBlockImpl : nn::Module {
     zero_linear_init(adaLN_modulation);
   }
 
-  // x: (B, L, H), c: (B, C), key_mask: (B, L) bool or undefined.
-  at::Tensor forward(const at::Tensor& x, const at::Tensor& c, const at::Tensor& key_mask, bool causal) {
+  // x: (B, L, H), c: (B, C), key_mask: (B, L) bool or undefined; positions
+  // (L) int64 for the rotary embedding (undefined = 0..L−1) and attn_mask
+  // (L, L) bool or undefined: block diffusion's x_t ⊕ x_0 layout.
+  at::Tensor forward(const at::Tensor& x, const at::Tensor& c, const at::Tensor& key_mask, bool causal,
+                     const at::Tensor& positions = {}, const at::Tensor& attn_mask = {}) {
     const auto B = x.size(0), L = x.size(1), H = x.size(2);
     const auto mod = adaLN_modulation->forward(c).unsqueeze(1).chunk(6, 2);  // 6 × (B, 1, H)
     const auto &shift_msa = mod[0], &scale_msa = mod[1], &gate_msa = mod[2];
@@ -60,8 +64,8 @@ struct DitBlockImpl : nn::Module {
 
     at::Tensor h = modulate(norm1->forward(x), shift_msa, scale_msa);
     const auto qkv = attn_qkv->forward(h).view({B, L, 3, heads, H / heads}).permute({2, 0, 3, 1, 4});  // (3, B, nh, L, D)
-    const at::Tensor q = apply_rotary(qkv[0]), k = apply_rotary(qkv[1]), v = qkv[2];
-    h = self_attention(q, k, v, key_mask, causal, 0.0, is_training());  // (B, nh, L, D)
+    const at::Tensor q = apply_rotary(qkv[0], positions), k = apply_rotary(qkv[1], positions), v = qkv[2];
+    h = self_attention(q, k, v, key_mask, causal, 0.0, is_training(), attn_mask);  // (B, nh, L, D)
     h = h.transpose(1, 2).reshape({B, L, H});
     at::Tensor out = x + gate_msa * torch::dropout(attn_out->forward(h), dropout, is_training());
     h = mlp->forward(modulate(norm2->forward(out), shift_mlp, scale_mlp));
@@ -100,11 +104,12 @@ TORCH_MODULE(DitFinalLayer);
 
 }  // namespace
 
-at::Tensor apply_rotary(const at::Tensor& x, double base) {
+at::Tensor apply_rotary(const at::Tensor& x, const at::Tensor& positions, double base) {
   const auto L = x.size(-2), D = x.size(-1);
   const auto opts = x.options().dtype(at::kFloat);
   const at::Tensor inv_freq = 1.0 / at::pow(base, at::arange(0, D, 2, opts) / static_cast<double>(D));  // (D/2)
-  const at::Tensor freqs = at::outer(at::arange(L, opts), inv_freq);                                   // (L, D/2)
+  const at::Tensor pos = positions.defined() ? positions.to(opts) : at::arange(L, opts);                // (L)
+  const at::Tensor freqs = at::outer(pos, inv_freq);                                                   // (L, D/2)
   const at::Tensor emb = at::cat({freqs, freqs}, -1);                                                   // (L, D)
   const at::Tensor cos = emb.cos().to(x.scalar_type()), sin = emb.sin().to(x.scalar_type());
   const auto halves = x.chunk(2, -1);
@@ -139,7 +144,8 @@ DitBackbone::DitBackbone(BackboneOptions options) : BackboneImpl(std::move(optio
 }
 
 std::pair<at::Tensor, at::Tensor> DitBackbone::trunk(const at::Tensor& x, const at::Tensor& cond,
-                                                     const at::Tensor& pad_mask) {
+                                                     const at::Tensor& pad_mask, const at::Tensor& positions,
+                                                     const at::Tensor& attn_mask) {
   at::Tensor h = impl_->vocab_embed.index_select(0, x.reshape(-1)).view({x.size(0), x.size(1), -1});  // (B, L, H)
   // MDLM feeds σ = 0 when time conditioning is off: the adaLN path still runs.
   at::Tensor sigma = options_.model.time_conditioning == "none" || !cond.defined()
@@ -147,13 +153,24 @@ std::pair<at::Tensor, at::Tensor> DitBackbone::trunk(const at::Tensor& x, const 
                          : cond.to(at::kFloat);
   const at::Tensor c = torch::silu(impl_->sigma_map->forward(sigma));  // (B, C)
   for (const auto& block : *impl_->blocks)
-    h = block->as<DitBlockImpl>()->forward(h, c, pad_mask, options_.causal);
+    h = block->as<DitBlockImpl>()->forward(h, c, pad_mask, options_.causal, positions, attn_mask);
   return {h, c};
 }
 
 at::Tensor DitBackbone::forward(const at::Tensor& x, const at::Tensor& cond, const at::Tensor& pad_mask) {
   const auto [h, c] = trunk(x, cond, pad_mask);
   return impl_->output_layer->forward(h, c);  // (B, L, V)
+}
+
+at::Tensor DitBackbone::forward_blocks(const at::Tensor& x_t, const at::Tensor& x0, const at::Tensor& cond,
+                                      const at::Tensor& pad_mask, std::int64_t block_size, const at::Tensor& rows) {
+  const auto L = x_t.size(1);
+  const BlockInput in = block_input(x_t, x0, pad_mask, block_size);
+  const auto [h2, c] = trunk(in.tokens, cond, in.key_mask, in.positions, in.attn_mask);
+  const at::Tensor h = h2.narrow(1, 0, L);  // (B, L, H): the x_t half
+  if (!rows.defined()) return impl_->output_layer->forward(h, c);  // (B, L, V)
+  const at::Tensor row_c = c.index_select(0, torch::div(rows, L, "floor"));
+  return impl_->output_layer->rows(h.flatten(0, 1).index_select(0, rows), row_c);  // (M, V)
 }
 
 at::Tensor DitBackbone::forward_rows(const at::Tensor& x, const at::Tensor& cond, const at::Tensor& pad_mask,

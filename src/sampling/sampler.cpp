@@ -121,6 +121,9 @@ std::vector<std::string> sampler_names() { return {"ancestral", "cached", "confi
 
 SampleResult run_sampler(BackboneImpl& model, const Objective& objective, const SpecialTokens& special,
                          const SampleRequest& request) {
+  if (objective.block_size() > 0)
+    throw Error("sampling a bd3lm checkpoint (block by block, with a KV cache) is not available yet; its "
+                "training, 'eval ppl' and 'init.from' are");
   validate(request, objective.causal());
   torch::NoGradGuard no_grad;
   const torch::Device device = model.parameters().front().device();

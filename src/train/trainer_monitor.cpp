@@ -35,7 +35,7 @@ double Trainer::Impl::validate() {
       // The whole batch is corrupted on every rank; each evaluates its rows.
       const Batch global = to_device(val.next(), device);
       const Batch b = dp->shard(global);
-      const Noised n = dp->shard(objective->corrupt(global, gen));
+      const Noised n = dp->shard(objective->corrupt_bound(global, gen));  // the NELBO, not a clipped range
       const LossOutput out = model_loss(*model, *objective, b, n, attention_mask(b), bf16, c.train.masked_head);
       if (objective->is_bound()) {
         sum += out.nelbo_sum.item<double>();

@@ -1,6 +1,6 @@
 // Objectives: the forward (corruption) process plus the loss, registered by
 // name (`diffusion.objective`): mdlm, d3pm, diffusionbert, mlm,
-// roberta_diffusion, ar. They never touch the optimiser.
+// roberta_diffusion, ar, bd3lm. They never touch the optimiser.
 #pragma once
 
 #include <ATen/core/Generator.h>
@@ -26,6 +26,11 @@ struct Noised {
   at::Tensor t_prev;  // (B) discrete time only: the time the reverse step goes down to. Undefined
                       //   = t − 1/T, and nelbo_sum is T × that one-step KL (the NELBO estimate);
                       //   set (the ELBO's s-step chain, t − s/T), nelbo_sum is that step's KL itself
+  // Block diffusion (bd3lm): t is (B, L/L′), one time per block; the backbone
+  // sees x_t beside the clean `context` (B, L) in blocks of `block_size`
+  // (BackboneImpl::forward_blocks). Undefined / 0 for every other objective.
+  at::Tensor context;
+  std::int64_t block_size = 0;
 };
 
 struct LossOutput {
@@ -52,6 +57,11 @@ class Objective {
 
   // Samples the corruption of a batch (times drawn from `gen`).
   virtual Noised corrupt(const Batch& batch, at::Generator& gen) const = 0;
+  // The corruption the NELBO estimate draws (eval ppl's Monte-Carlo rounds):
+  // `corrupt`, except where training draws from a clipped range (bd3lm).
+  virtual Noised corrupt_bound(const Batch& batch, at::Generator& gen) const { return corrupt(batch, gen); }
+  // Block diffusion's block size L′ (0: not a block objective).
+  virtual std::int64_t block_size() const { return 0; }
   // The corruption at given times t (B) in (0, 1] (discrete models: k/T),
   // masks drawn from `gen`: ELBO evaluation by the sum over steps. Error for
   // objectives without a time (mlm, roberta_diffusion, ar).

@@ -6,10 +6,13 @@
 
 namespace unmask {
 
-// q, k, v: (B, H, L, D). key_mask: (B, L) bool or undefined (no padding).
-// Returns (B, H, L, D). Never passes is_causal together with a mask: the two
-// are combined into one boolean mask instead.
+// q: (B, H, Lq, D); k, v: (B, H, Lk, D). key_mask: (B, Lk) bool or undefined
+// (no padding). causal: query i (the last Lq of the Lk positions) sees keys
+// up to its own position. attn_mask: (Lq, Lk) bool, true = attend, or
+// undefined (block diffusion's pattern, diffusion/block_mask.h). Returns
+// (B, H, Lq, D). Never passes is_causal together with a mask: everything is
+// combined into one boolean mask instead.
 at::Tensor self_attention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, const at::Tensor& key_mask,
-                          bool causal, double dropout, bool training);
+                          bool causal, double dropout, bool training, const at::Tensor& attn_mask = {});
 
 }  // namespace unmask

@@ -34,6 +34,12 @@ class BackboneImpl : public torch::nn::Module {
   // step. The default computes every row and selects.
   virtual at::Tensor forward_rows(const at::Tensor& x, const at::Tensor& cond, const at::Tensor& pad_mask,
                                   const at::Tensor& rows);
+  // Block diffusion (BD3-LM): the logits of x_t (B, L) with each block
+  // conditioned on the clean blocks of x0 (B, L) before it, from one forward
+  // over x_t ⊕ x_0 (model/block_input.h). (B, L, V), or (M, V) at `rows`
+  // (flat indices into B·L) when defined. Default: Error (unsupported).
+  virtual at::Tensor forward_blocks(const at::Tensor& x_t, const at::Tensor& x0, const at::Tensor& cond,
+                                    const at::Tensor& pad_mask, std::int64_t block_size, const at::Tensor& rows);
   const BackboneOptions& options() const { return options_; }
 
  protected:

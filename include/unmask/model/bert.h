@@ -26,11 +26,14 @@ class BertBackbone : public BackboneImpl {
   at::Tensor forward(const at::Tensor& x, const at::Tensor& cond, const at::Tensor& pad_mask) override;
   at::Tensor forward_rows(const at::Tensor& x, const at::Tensor& cond, const at::Tensor& pad_mask,
                           const at::Tensor& rows) override;
+  at::Tensor forward_blocks(const at::Tensor& x_t, const at::Tensor& x0, const at::Tensor& cond,
+                            const at::Tensor& pad_mask, std::int64_t block_size, const at::Tensor& rows) override;
 
  private:
   struct Impl;
   std::shared_ptr<Impl> impl_;
-  at::Tensor encode(const at::Tensor& x, const at::Tensor& cond, const at::Tensor& pad_mask);  // (B, L, H)
+  at::Tensor encode(const at::Tensor& x, const at::Tensor& cond, const at::Tensor& pad_mask,
+                    const at::Tensor& positions = {}, const at::Tensor& attn_mask = {});  // (B, L, H)
   at::Tensor head(const at::Tensor& h);  // (..., H) → (..., V): MLM transform and decoder
 };
 

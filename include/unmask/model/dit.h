@@ -17,16 +17,22 @@ class DitBackbone : public BackboneImpl {
   at::Tensor forward(const at::Tensor& x, const at::Tensor& cond, const at::Tensor& pad_mask) override;
   at::Tensor forward_rows(const at::Tensor& x, const at::Tensor& cond, const at::Tensor& pad_mask,
                           const at::Tensor& rows) override;
+  at::Tensor forward_blocks(const at::Tensor& x_t, const at::Tensor& x0, const at::Tensor& cond,
+                            const at::Tensor& pad_mask, std::int64_t block_size, const at::Tensor& rows) override;
 
  private:
   struct Impl;
   std::shared_ptr<Impl> impl_;
   // (B, L, H) last block's output and (B, C) conditioning.
-  std::pair<at::Tensor, at::Tensor> trunk(const at::Tensor& x, const at::Tensor& cond, const at::Tensor& pad_mask);
+  // positions (L) for the rotary embedding and attn_mask (L, L): undefined
+  // for an ordinary sequence, set for block diffusion's x_t ⊕ x_0.
+  std::pair<at::Tensor, at::Tensor> trunk(const at::Tensor& x, const at::Tensor& cond, const at::Tensor& pad_mask,
+                                          const at::Tensor& positions = {}, const at::Tensor& attn_mask = {});
 };
 
 // Rotary position embedding (Su et al. 2021) in the rotate-half layout:
-// x·cos + rotate_half(x)·sin with θ_k = base^(−2k/D). x: (B, H, L, D).
-at::Tensor apply_rotary(const at::Tensor& x, double base = 10000.0);
+// x·cos + rotate_half(x)·sin with θ_k = base^(−2k/D). x: (B, H, L, D);
+// positions (L) int64, undefined = 0..L−1.
+at::Tensor apply_rotary(const at::Tensor& x, const at::Tensor& positions = {}, double base = 10000.0);
 
 }  // namespace unmask

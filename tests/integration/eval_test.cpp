@@ -23,9 +23,11 @@ const fs::path& run(const std::string& name) {
   static std::map<std::string, fs::path> runs;
   auto it = runs.find(name);
   if (it != runs.end()) return it->second;
-  const bool zero = name == "zero";
-  const std::string objective = zero || name == "cosine" ? "mdlm" : name;
-  const std::string schedule = name == "cosine" ? R"(, "schedule": "cosine")" : "";
+  const bool zero = name == "zero" || name == "zero-bd3lm";
+  const std::string objective = name == "zero" || name == "cosine" ? "mdlm" : name == "zero-bd3lm" ? "bd3lm" : name;
+  const std::string schedule = name == "cosine"                                 ? R"(, "schedule": "cosine")"
+                               : objective == "bd3lm"                           ? R"(, "block_size": 4)"
+                                                                                : "";
   const fs::path config = dir / (name + ".json");
   write_text(config, R"({"seed": 3, "model": {"backbone": "dit", "hidden": 32, "layers": 1, "heads": 2, "cond_dim": 16,
     "dropout": 0.0, "max_length": 32}, "diffusion": {"objective": ")" + objective + "\"" + schedule + R"(},
@@ -67,6 +69,24 @@ TEST(EvalPpl, ZeroInitialisedDitGivesTheUniformBound) {
   EXPECT_NEAR(j["bpb"].get<double>(), total / (std::log(2.0) * j["bytes"].get<double>()), 1e-9);
   EXPECT_NEAR(std::log(j["per_word_ppl"].get<double>()), total / j["words"].get<double>(), 1e-9);
   EXPECT_NEAR(j["nelbo_per_row"].get<double>(), total / j["rows"].get<double>(), 1e-9);
+}
+
+// BD3-LM's bound of a model that knows nothing is MDLM's: each block's
+// Rao-Blackwellised term has the same expectation, (1 − ε) ln(V − 1) a token;
+// a trained one is a real bound with a standard error; sampling it is refused.
+TEST(EvalPpl, Bd3lmIsABoundWithAStandardError) {
+  const Json zero = eval_json({"ppl", "--checkpoint", run("zero-bd3lm").string(), "--draws", "16", "--max-rows", "64"});
+  const double expected = (1 - 1e-3) * std::log(2000.0 - 1);
+  const double se0 = zero["std_error"].get<double>();
+  EXPECT_GT(se0, 0);
+  EXPECT_NEAR(zero["nelbo_per_token"].get<double>(), expected, 4 * se0 + 1e-3) << zero.dump();
+  const Json trained = eval_json({"ppl", "--checkpoint", run("bd3lm").string(), "--draws", "4"});
+  EXPECT_EQ(trained["method"], "monte_carlo");
+  EXPECT_GT(trained["std_error"].get<double>(), 0);
+  EXPECT_LT(trained["nelbo_per_token"].get<double>(), expected - 0.5) << trained.dump();
+  const auto r = run_unmask({"sample", "--checkpoint", run("bd3lm").string(), "--num", "1"});
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("sampling a bd3lm checkpoint"), std::string::npos) << r.err;
 }
 
 // MDLM §3.3 / Table 8: the discrete-time ELBO tends to the continuous one as T grows.

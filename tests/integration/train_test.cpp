@@ -53,7 +53,9 @@ TEST(Train, LossFallsForEveryObjective) {
       {"diffusionbert", R"({"objective": "diffusionbert", "schedule": "spindle", "T": 100})", "bert"},
       {"mlm", R"({"objective": "mlm"})", "bert"},
       {"roberta_diffusion", R"({"objective": "roberta_diffusion", "prompt_length": 4})", "bert"},
-      {"ar", R"({"objective": "ar"})", "dit"}};
+      {"ar", R"({"objective": "ar"})", "dit"},
+      {"bd3lm", R"({"objective": "bd3lm", "block_size": 4})", "dit"},
+      {"bd3lm-bert", R"({"objective": "bd3lm", "block_size": 8, "clip_min": 0.3, "clip_max": 0.8})", "bert"}};
   for (const auto& [name, diffusion, backbone] : runs) {
     TempDir dir;
     const auto config = write_config(

@@ -44,6 +44,9 @@ void add_sample_command(CLI::App& app) {
   cmd->add_option("--device", r->device, "auto | cpu | cuda")->capture_default_str();
   cmd->add_flag("--cuda-graph", r->cuda_graph,
                 "capture the denoiser call in a CUDA graph and replay it every step (CUDA only)");
+  cmd->add_flag("--no-kv-cache", r->no_kv_cache,
+                "bd3lm and ar: recompute the finished prefix every call instead of attending to its cached keys and "
+                "values (the same tokens, slower)");
   cmd->add_flag("--no-ema", r->no_ema, "use the raw weights even when the checkpoint has EMA weights");
   cmd->add_flag("--show-steps", r->show_steps, "print the first sample's canvas after every step (stderr)");
   on_run(cmd, [r] { torch_commands().sample(*r); });

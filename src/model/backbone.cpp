@@ -40,6 +40,10 @@ at::Tensor BackboneImpl::forward_blocks(const at::Tensor&, const at::Tensor&, co
               " does not support block diffusion (diffusion.objective=bd3lm: use dit or bert)");
 }
 
+at::Tensor BackboneImpl::forward_cached(const at::Tensor&, const at::Tensor&, KvCache&, bool, bool) {
+  throw Error("model.backbone=" + options_.model.backbone + " has no KV cache");
+}
+
 Backbone make_backbone(const BackboneOptions& options) {
   if (options.vocab_size < 1) throw Error("backbone needs a positive vocabulary size");
   return registry().get(options.model.backbone)(options);

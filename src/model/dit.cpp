@@ -55,8 +55,12 @@ struct DitBlockImpl : nn::Module {
   // x: (B, L, H), c: (B, C), key_mask: (B, L) bool or undefined; positions
   // (L) int64 for the rotary embedding (undefined = 0..L−1) and attn_mask
   // (L, L) bool or undefined: block diffusion's x_t ⊕ x_0 layout.
+  // With `cache` (layer `layer` of it): the keys and values of the cached
+  // positions 0..P−1 are attended too, x is at positions P.., and with
+  // `store` its (pre-rotary) keys and values are appended.
   at::Tensor forward(const at::Tensor& x, const at::Tensor& c, const at::Tensor& key_mask, bool causal,
-                     const at::Tensor& positions = {}, const at::Tensor& attn_mask = {}) {
+                     const at::Tensor& positions = {}, const at::Tensor& attn_mask = {}, KvCache* cache = nullptr,
+                     std::int64_t layer = 0, bool store = false) {
     const auto B = x.size(0), L = x.size(1), H = x.size(2);
     const auto mod = adaLN_modulation->forward(c).unsqueeze(1).chunk(6, 2);  // 6 × (B, 1, H)
     const auto &shift_msa = mod[0], &scale_msa = mod[1], &gate_msa = mod[2];
@@ -64,7 +68,19 @@ struct DitBlockImpl : nn::Module {
 
     at::Tensor h = modulate(norm1->forward(x), shift_msa, scale_msa);
     const auto qkv = attn_qkv->forward(h).view({B, L, 3, heads, H / heads}).permute({2, 0, 3, 1, 4});  // (3, B, nh, L, D)
-    const at::Tensor q = apply_rotary(qkv[0], positions), k = apply_rotary(qkv[1], positions), v = qkv[2];
+    at::Tensor k_raw = qkv[1], v = qkv[2];  // (B, nh, L, D)
+    at::Tensor pos = positions;
+    if (cache) {
+      const auto [ck, cv] = cache->view(layer);  // (B, nh, P, D) before rotary
+      if (store) cache->append(layer, qkv[1], qkv[2]);
+      if (ck.defined()) {
+        k_raw = torch::cat({ck, k_raw}, 2);
+        v = torch::cat({cv, v}, 2);
+      }
+      pos = torch::arange(k_raw.size(2), x.options().dtype(torch::kLong));  // cached 0..P−1, then x
+    }
+    const at::Tensor q = apply_rotary(qkv[0], pos.defined() ? pos.narrow(0, pos.size(0) - L, L) : pos);
+    const at::Tensor k = apply_rotary(k_raw, pos);
     h = self_attention(q, k, v, key_mask, causal, 0.0, is_training(), attn_mask);  // (B, nh, L, D)
     h = h.transpose(1, 2).reshape({B, L, H});
     at::Tensor out = x + gate_msa * torch::dropout(attn_out->forward(h), dropout, is_training());
@@ -145,15 +161,18 @@ DitBackbone::DitBackbone(BackboneOptions options) : BackboneImpl(std::move(optio
 
 std::pair<at::Tensor, at::Tensor> DitBackbone::trunk(const at::Tensor& x, const at::Tensor& cond,
                                                      const at::Tensor& pad_mask, const at::Tensor& positions,
-                                                     const at::Tensor& attn_mask) {
+                                                     const at::Tensor& attn_mask, KvCache* cache, bool store,
+                                                     bool causal_within) {
   at::Tensor h = impl_->vocab_embed.index_select(0, x.reshape(-1)).view({x.size(0), x.size(1), -1});  // (B, L, H)
   // MDLM feeds σ = 0 when time conditioning is off: the adaLN path still runs.
   at::Tensor sigma = options_.model.time_conditioning == "none" || !cond.defined()
                          ? torch::zeros({x.size(0)}, h.options().dtype(at::kFloat))
                          : cond.to(at::kFloat);
   const at::Tensor c = torch::silu(impl_->sigma_map->forward(sigma));  // (B, C)
+  const bool causal = cache ? causal_within : options_.causal;
+  std::int64_t layer = 0;
   for (const auto& block : *impl_->blocks)
-    h = block->as<DitBlockImpl>()->forward(h, c, pad_mask, options_.causal, positions, attn_mask);
+    h = block->as<DitBlockImpl>()->forward(h, c, pad_mask, causal, positions, attn_mask, cache, layer++, store);
   return {h, c};
 }
 
@@ -171,6 +190,12 @@ at::Tensor DitBackbone::forward_blocks(const at::Tensor& x_t, const at::Tensor& 
   if (!rows.defined()) return impl_->output_layer->forward(h, c);  // (B, L, V)
   const at::Tensor row_c = c.index_select(0, torch::div(rows, L, "floor"));
   return impl_->output_layer->rows(h.flatten(0, 1).index_select(0, rows), row_c);  // (M, V)
+}
+
+at::Tensor DitBackbone::forward_cached(const at::Tensor& x, const at::Tensor& cond, KvCache& cache, bool store,
+                                      bool causal_within) {
+  const auto [h, c] = trunk(x, cond, at::Tensor(), at::Tensor(), at::Tensor(), &cache, store, causal_within);
+  return impl_->output_layer->forward(h, c);  // (B, n, V)
 }
 
 at::Tensor DitBackbone::forward_rows(const at::Tensor& x, const at::Tensor& cond, const at::Tensor& pad_mask,

@@ -61,12 +61,23 @@ struct BlockImpl : nn::Module {
   }
   // h: (B, L, H) → (B, L, H). Residual dropout after each projection, as HF
   // (resid_pdrop), attention-probability dropout inside SDPA (attn_pdrop).
-  at::Tensor forward(const at::Tensor& h, const at::Tensor& key_mask, double dropout) {
+  // With `cache`: also attends to layer `layer`'s cached keys and values,
+  // and with `store` appends this call's.
+  at::Tensor forward(const at::Tensor& h, const at::Tensor& key_mask, double dropout, KvCache* cache = nullptr,
+                     std::int64_t layer = 0, bool store = false) {
     const auto B = h.size(0), L = h.size(1), H = h.size(2), D = H / heads;
     const auto qkv = attn->c_attn->forward(ln_1->forward(h)).split(H, -1);  // 3 × (B, L, H)
     auto split = [&](const at::Tensor& t) { return t.reshape({B, L, heads, D}).transpose(1, 2); };  // (B, nh, L, D)
-    at::Tensor ctx = self_attention(split(qkv[0]), split(qkv[1]), split(qkv[2]), key_mask, /*causal=*/true, dropout,
-                                    is_training());
+    at::Tensor k = split(qkv[1]), v = split(qkv[2]);
+    if (cache) {
+      const auto [ck, cv] = cache->view(layer);
+      if (store) cache->append(layer, k, v);
+      if (ck.defined()) {
+        k = torch::cat({ck, k}, 2);
+        v = torch::cat({cv, v}, 2);
+      }
+    }
+    at::Tensor ctx = self_attention(split(qkv[0]), k, v, key_mask, /*causal=*/true, dropout, is_training());
     ctx = ctx.transpose(1, 2).reshape({B, L, H});
     at::Tensor x = h + torch::dropout(attn->c_proj->forward(ctx), dropout, is_training());
     const at::Tensor inner = torch::gelu(mlp->c_fc->forward(ln_2->forward(x)), "tanh");  // gelu_new
@@ -139,6 +150,20 @@ at::Tensor Gpt2Backbone::forward(const at::Tensor& x, const at::Tensor& /*cond*/
   h = torch::dropout(h, m.dropout, is_training());  // embd_pdrop
   for (const auto& block : *t->h) h = block->as<BlockImpl>()->forward(h, pad_mask, m.dropout);
   return torch::linear(t->ln_f->forward(h), t->wte->weight);  // (B, L, V): lm_head tied to wte
+}
+
+at::Tensor Gpt2Backbone::forward_cached(const at::Tensor& x, const at::Tensor& /*cond*/, KvCache& cache, bool store,
+                                        bool /*causal_within: always*/) {
+  const std::int64_t start = cache.length(), L = x.size(1);
+  if (start + L > options_.model.max_length)
+    throw Error("gpt2: position " + std::to_string(start + L) + " exceeds model.max_length = " +
+                std::to_string(options_.model.max_length));
+  auto& t = impl_->transformer;
+  const at::Tensor positions = torch::arange(start, start + L, x.options().dtype(torch::kLong));
+  at::Tensor h = t->wte->forward(x) + t->wpe->forward(positions).unsqueeze(0);  // (B, n, H)
+  std::int64_t layer = 0;
+  for (const auto& block : *t->h) h = block->as<BlockImpl>()->forward(h, at::Tensor(), 0.0, &cache, layer++, store);
+  return torch::linear(t->ln_f->forward(h), t->wte->weight);  // (B, n, V)
 }
 
 }  // namespace unmask

@@ -84,9 +84,11 @@ void run_sampling(const SampleCliRequest& q) {
   r.block_size = q.block_size;
   // Positions the model was built for; semi_ar slides a window of this size over longer text.
   r.context = config.model.max_length - (config.model.time_conditioning == "prefix" ? 1 : 0);  // a prefix time token takes one
+  if (config.diffusion.objective == "bd3lm") r.context = std::min(r.context, config.data.length);  // blocks as trained
   r.stop_at_eos = config.data.mode == "pad";
   r.T = config.diffusion.T;
   r.cuda_graph = q.cuda_graph;
+  r.kv_cache = !q.no_kv_cache;
   r.autocast_bf16 = m.device.is_cuda() && config.train.precision != "fp32";
 
   if (q.show_steps) {

@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <chrono>
 
+#include "block_sampler.h"
 #include "cuda_graph.h"
 #include "strategies.h"
 #include "unmask/diffusion/masking.h"
@@ -54,14 +55,21 @@ void autoregressive(BackboneImpl& model, const SpecialTokens& special, const Sam
   for (std::int64_t i = 1; i < r.num; ++i) shortest = std::min(shortest, prompt_of(r, i).size());
   const at::Tensor fixed = x != special.mask;  // (N, L)
   const auto first = static_cast<std::int64_t>(shortest) + 1;
+  // With a KV cache each position costs one token's forward: the cache holds
+  // positions 0..pos−2 and the call adds pos−1 (prefilled up to first−2).
+  const bool cached = r.kv_cache && model.has_kv_cache();
+  KvCache cache;
+  cache.reset(model.options().model.layers);
+  if (cached && first > 1) model.forward_cached(x.narrow(1, 0, first - 1), at::Tensor(), cache, true, true);
   for (std::int64_t pos = first; pos < r.length; ++pos) {
     const auto start = std::chrono::steady_clock::now();
     at::Tensor logits;
     {
       RECORD_USER_SCOPE("unmask::network");
-      logits =  // (N, V) next-token log-probabilities; [MASK] is never a token of text
-        log_probs_without_mask(model.forward(x.narrow(1, 0, pos), at::Tensor(), at::Tensor()).select(1, pos - 1),
-                               special.mask);
+      const at::Tensor last = cached ? model.forward_cached(x.narrow(1, pos - 1, 1), at::Tensor(), cache, true, true)
+                                           .select(1, 0)
+                                     : model.forward(x.narrow(1, 0, pos), at::Tensor(), at::Tensor()).select(1, pos - 1);
+      logits = log_probs_without_mask(last, special.mask);  // (N, V) next-token log-probabilities
     }
     out.network_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     ++out.network_calls;
@@ -80,7 +88,7 @@ void autoregressive(BackboneImpl& model, const SpecialTokens& special, const Sam
   }
 }
 
-void validate(const SampleRequest& r, bool causal) {
+void validate(const SampleRequest& r, bool causal, bool blocks) {
   const auto names = sampler_names();
   if (std::find(names.begin(), names.end(), r.sampler) == names.end())
     throw Error("unknown sampler '" + r.sampler + "' (known: ancestral, cached, confidence, first_hitting, semi_ar)");
@@ -109,7 +117,7 @@ void validate(const SampleRequest& r, bool causal) {
       throw Error("a prompt of " + std::to_string(prompt.size()) + " tokens does not fit in length " +
                   std::to_string(r.length) + " (BOS + prompt + at least one token; use a larger --length)");
   }
-  if (r.context > 0 && r.length > r.context && (causal || r.sampler != "semi_ar"))
+  if (r.context > 0 && r.length > r.context && !blocks && (causal || r.sampler != "semi_ar"))
     throw Error("length " + std::to_string(r.length) + " exceeds the model's context of " + std::to_string(r.context) +
                 " positions; " + (causal ? "an ar model cannot decode past it" :
                                            "--sampler semi_ar slides a window over longer text"));
@@ -121,10 +129,11 @@ std::vector<std::string> sampler_names() { return {"ancestral", "cached", "confi
 
 SampleResult run_sampler(BackboneImpl& model, const Objective& objective, const SpecialTokens& special,
                          const SampleRequest& request) {
-  if (objective.block_size() > 0)
-    throw Error("sampling a bd3lm checkpoint (block by block, with a KV cache) is not available yet; its "
-                "training, 'eval ppl' and 'init.from' are");
-  validate(request, objective.causal());
+  validate(request, objective.causal(), objective.block_size() > 0);
+  if (objective.block_size() > 0 && request.sampler != "ancestral" && request.sampler != "first_hitting" &&
+      request.sampler != "confidence")
+    throw Error("a bd3lm checkpoint samples block by block with ancestral, first_hitting or confidence inside each "
+                "block (got --sampler " + request.sampler + ")");
   torch::NoGradGuard no_grad;
   const torch::Device device = model.parameters().front().device();
   if (request.cuda_graph && !device.is_cuda()) throw Error("CUDA-graph capture needs the model on a CUDA device");
@@ -189,7 +198,11 @@ SampleResult run_sampler(BackboneImpl& model, const Objective& objective, const 
     if (r.on_step) r.on_step(canvas_now);
   };
 
-  if (r.sampler == "first_hitting") {
+  if (objective.block_size() > 0) {
+    const std::int64_t context = r.context > 0 ? std::min(r.context, r.length) : r.length;
+    const std::int64_t bs = objective.block_size();
+    sampling::block_diffusion(model, d, x, bs, std::max(bs, context - context % bs), r.kv_cache && model.has_kv_cache());
+  } else if (r.sampler == "first_hitting") {
     sampling::first_hitting(d, x);
   } else if (r.sampler == "confidence") {
     sampling::confidence(d, x, at::Tensor(), r.steps);

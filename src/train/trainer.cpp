@@ -289,10 +289,7 @@ std::int64_t Trainer::run() {
       log::info("step " + std::to_string(m.step) + " validation " + (m.objective->is_bound() ? "NELBO/token " : "loss ") +
                 number_text(val) + (m.objective->is_bound() ? " (ppl <= " + number_text(std::exp(val), 2) + ")" : ""));
     }
-    // bd3lm checkpoints cannot be sampled yet: no printout for them.
-    const bool can_sample = m.objective->block_size() == 0;
-    if (m.dp->is_main() && can_sample && c.train.sample_every > 0 &&
-        (m.step % c.train.sample_every == 0 || m.step == c.train.max_steps))
+    if (m.dp->is_main() && c.train.sample_every > 0 && (m.step % c.train.sample_every == 0 || m.step == c.train.max_steps))
       m.print_samples();
     if (m.step % c.train.checkpoint_every == 0 || m.step == c.train.max_steps || stop) m.save_checkpoint(elapsed);
     progress.update(static_cast<std::uint64_t>(m.step));

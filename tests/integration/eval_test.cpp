@@ -73,7 +73,7 @@ TEST(EvalPpl, ZeroInitialisedDitGivesTheUniformBound) {
 
 // BD3-LM's bound of a model that knows nothing is MDLM's: each block's
 // Rao-Blackwellised term has the same expectation, (1 − ε) ln(V − 1) a token;
-// a trained one is a real bound with a standard error; sampling it is refused.
+// a trained one is a real bound with a standard error, and samples.
 TEST(EvalPpl, Bd3lmIsABoundWithAStandardError) {
   const Json zero = eval_json({"ppl", "--checkpoint", run("zero-bd3lm").string(), "--draws", "16", "--max-rows", "64"});
   const double expected = (1 - 1e-3) * std::log(2000.0 - 1);
@@ -84,9 +84,11 @@ TEST(EvalPpl, Bd3lmIsABoundWithAStandardError) {
   EXPECT_EQ(trained["method"], "monte_carlo");
   EXPECT_GT(trained["std_error"].get<double>(), 0);
   EXPECT_LT(trained["nelbo_per_token"].get<double>(), expected - 0.5) << trained.dump();
-  const auto r = run_unmask({"sample", "--checkpoint", run("bd3lm").string(), "--num", "1"});
+  auto r = run_unmask({"sample", "--checkpoint", run("bd3lm").string(), "--num", "2", "--length", "48", "--steps", "4"});
+  EXPECT_EQ(r.code, 0) << r.err;  // twice the trained length of 24: the window slides
+  r = run_unmask({"sample", "--checkpoint", run("bd3lm").string(), "--num", "1", "--length", "30"});
   EXPECT_EQ(r.code, 1);
-  EXPECT_NE(r.err.find("sampling a bd3lm checkpoint"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("must be multiples of diffusion.block_size (4)"), std::string::npos) << r.err;
 }
 
 // MDLM §3.3 / Table 8: the discrete-time ELBO tends to the continuous one as T grows.

@@ -10,6 +10,7 @@
 #include <torch/nn/module.h>
 
 #include "unmask/config.h"
+#include "unmask/model/kv_cache.h"
 #include "unmask/tokenizer/tokenizer.h"
 
 namespace unmask {
@@ -40,6 +41,14 @@ class BackboneImpl : public torch::nn::Module {
   // (flat indices into B·L) when defined. Default: Error (unsupported).
   virtual at::Tensor forward_blocks(const at::Tensor& x_t, const at::Tensor& x0, const at::Tensor& cond,
                                     const at::Tensor& pad_mask, std::int64_t block_size, const at::Tensor& rows);
+  // Cached decoding (model/kv_cache.h): x (B, n) at positions cache.length()
+  // + 0..n−1, attending to every cached position and among themselves (all of
+  // them: a block of BD3-LM; causal_within: earlier ones only, AR). Returns
+  // (B, n, V); with `store`, their keys and values join the cache. Default:
+  // Error; has_kv_cache() says whether a backbone has it.
+  virtual at::Tensor forward_cached(const at::Tensor& x, const at::Tensor& cond, KvCache& cache, bool store,
+                                    bool causal_within);
+  virtual bool has_kv_cache() const { return false; }
   const BackboneOptions& options() const { return options_; }
 
  protected:

@@ -19,6 +19,9 @@ class DitBackbone : public BackboneImpl {
                           const at::Tensor& rows) override;
   at::Tensor forward_blocks(const at::Tensor& x_t, const at::Tensor& x0, const at::Tensor& cond,
                             const at::Tensor& pad_mask, std::int64_t block_size, const at::Tensor& rows) override;
+  at::Tensor forward_cached(const at::Tensor& x, const at::Tensor& cond, KvCache& cache, bool store,
+                            bool causal_within) override;
+  bool has_kv_cache() const override { return true; }
 
  private:
   struct Impl;
@@ -26,8 +29,11 @@ class DitBackbone : public BackboneImpl {
   // (B, L, H) last block's output and (B, C) conditioning.
   // positions (L) for the rotary embedding and attn_mask (L, L): undefined
   // for an ordinary sequence, set for block diffusion's x_t ⊕ x_0.
+  // With `cache`: cached decoding (forward_cached), causal_within in place of
+  // the model's own causality.
   std::pair<at::Tensor, at::Tensor> trunk(const at::Tensor& x, const at::Tensor& cond, const at::Tensor& pad_mask,
-                                          const at::Tensor& positions = {}, const at::Tensor& attn_mask = {});
+                                          const at::Tensor& positions = {}, const at::Tensor& attn_mask = {},
+                                          KvCache* cache = nullptr, bool store = false, bool causal_within = false);
 };
 
 // Rotary position embedding (Su et al. 2021) in the rotate-half layout:

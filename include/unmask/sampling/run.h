@@ -30,6 +30,7 @@ struct SampleCliRequest {
   std::string semi_ar_style;           // "": sample.semi_ar_style (llada | mdlm)
   bool mask_bos = false;               // true: BOS starts masked (else sample.mask_bos)
   bool cuda_graph = false;             // capture the denoiser call in a CUDA graph (CUDA only)
+  bool no_kv_cache = false;            // bd3lm/ar: recompute the prefix every call
   bool show_steps = false;             // print the canvas of the first sample after every step (stderr)
 };
 

@@ -54,6 +54,8 @@ struct SampleRequest {
                                       // CPU, 8 on CUDA); the tokens never depend on it, the call count may
   bool dense_draws = false;           // draw at every position (the CUDA path) even on the CPU; same tokens
   bool cuda_graph = false;            // capture the denoiser call in a CUDA graph (CUDA only)
+  bool kv_cache = true;               // bd3lm blocks and ar tokens attend to cached keys/values (when the
+                                      // backbone has a cache); false recomputes the prefix every call
   bool autocast_bf16 = false;         // bf16 autocast for the network (CUDA)
   // Called with the canvas (N, length so far) after every step (--show-steps, tests).
   std::function<void(const at::Tensor&)> on_step;

@@ -108,13 +108,25 @@ struct LayerImpl : nn::Module {
           nn::Sequential(nn::Linear(hidden, 2 * hidden), nn::ReLU(), nn::Linear(2 * hidden, hidden)));
   }
   // h: (B, L, H); time: (B, H) sinusoid or undefined.
+  // With `cache`: also attends to layer `layer`'s cached keys and values
+  // (kv_cache.h), and with `store` appends this call's.
   at::Tensor forward(const at::Tensor& h, const at::Tensor& key_mask, const at::Tensor& time, bool causal,
-                     double dropout, const at::Tensor& attn_mask) {
+                     double dropout, const at::Tensor& attn_mask, KvCache* cache = nullptr, std::int64_t layer = 0,
+                     bool store = false) {
     const auto B = h.size(0), L = h.size(1), H = h.size(2), D = H / heads;
     auto split = [&](const at::Tensor& t) { return t.view({B, L, heads, D}).transpose(1, 2); };  // (B, nh, L, D)
     auto& sa = attention->self;
-    at::Tensor ctx = self_attention(split(sa->query->forward(h)), split(sa->key->forward(h)),
-                                    split(sa->value->forward(h)), key_mask, causal, dropout, is_training(), attn_mask);
+    at::Tensor k = split(sa->key->forward(h)), v = split(sa->value->forward(h));
+    if (cache) {
+      const auto [ck, cv] = cache->view(layer);
+      if (store) cache->append(layer, k, v);
+      if (ck.defined()) {
+        k = torch::cat({ck, k}, 2);
+        v = torch::cat({cv, v}, 2);
+      }
+    }
+    at::Tensor ctx = self_attention(split(sa->query->forward(h)), k, v, key_mask, causal, dropout, is_training(),
+                                    attn_mask);
     ctx = ctx.transpose(1, 2).reshape({B, L, H});
     at::Tensor a = attention->output->forward(ctx, h, dropout);  // post-LN
     if (timestep_embedding) a = a + timestep_embedding->forward(time).unsqueeze(1);
@@ -270,6 +282,24 @@ at::Tensor BertBackbone::forward_blocks(const at::Tensor& x_t, const at::Tensor&
   const BlockInput in = block_input(x_t, x0, pad_mask, block_size);
   const at::Tensor h = encode(in.tokens, cond, in.key_mask, in.positions, in.attn_mask).narrow(1, 0, x_t.size(1));
   return rows.defined() ? head(h.flatten(0, 1).index_select(0, rows)) : head(h);  // (M, V) or (B, L, V)
+}
+
+at::Tensor BertBackbone::forward_cached(const at::Tensor& x, const at::Tensor& cond, KvCache& cache, bool store,
+                                       bool causal_within) {
+  const ModelConfig& m = options_.model;
+  if (m.time_conditioning == "prefix")
+    throw Error("model.time_conditioning=prefix inserts a token, which cached decoding does not allow");
+  const std::int64_t start = cache.length();
+  const at::Tensor positions = torch::arange(start, start + x.size(1), x.options().dtype(torch::kLong));
+  at::Tensor h = impl_->bert->embeddings->forward(impl_->bert->embeddings->word_embeddings->forward(x), positions);
+  at::Tensor time;
+  if (m.time_conditioning == "layerwise")
+    time = sinusoidal_embedding(cond, m.hidden, impl_->steps >= 1 ? static_cast<double>(impl_->steps) : 1e4);
+  std::int64_t layer = 0;
+  for (const auto& l : *impl_->bert->encoder->layer)
+    h = l->as<LayerImpl>()->forward(h, at::Tensor(), time, causal_within, m.dropout, at::Tensor(), &cache, layer++,
+                                    store);
+  return head(h);  // (B, n, V)
 }
 
 at::Tensor BertBackbone::forward_rows(const at::Tensor& x, const at::Tensor& cond, const at::Tensor& pad_mask,

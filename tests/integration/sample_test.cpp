@@ -156,24 +156,34 @@ TEST(Sample, EverySamplerReproducesAMemorisedSentence) {
   if (HasFatalFailure()) return;
   const std::string sentence = kSentence;
   RunResult r;
-  for (const std::string objective : {"mdlm", "ar"}) {
-    const fs::path config = dir / (objective + ".json");
-    write_text(config, R"({"seed": 1, "model": {"backbone": "bert", "hidden": 64, "layers": 2, "heads": 4,
-      "dropout": 0.0, "max_length": 32}, "diffusion": {"objective": ")" + objective + R"("},
+  // bd3lm: blocks of 5, with the KV cache and recomputing the prefix.
+  for (const std::string run : {"mdlm", "ar", "bd3lm"}) {
+    const std::string objective = run;
+    const std::string backbone = "bert";
+    const std::string blocks = objective == "bd3lm" ? R"(, "block_size": 5)" : "";
+    const fs::path config = dir / (run + ".json");
+    write_text(config, R"({"seed": 1, "model": {"backbone": ")" + backbone + R"(", "hidden": 64, "layers": 2, "heads": 4,
+      "dropout": 0.0, "max_length": 32}, "diffusion": {"objective": ")" + objective + "\"" + blocks + R"(},
       "data": {"path": ")" + (dir / "data").string() + R"(", "mode": "pad", "length": 20},
       "train": {"batch_size": 16, "max_steps": 150, "lr": 0.003, "warmup_steps": 10, "ema": 0.0, "log_every": 50,
                 "eval_every": 1000, "val_batches": 0, "checkpoint_every": 1000, "sample_every": 0, "device": "cpu"},
       "sample": {"length": 20, "steps": 20}})");
-    r = run_unmask({"train", "--config", config.string(), "--out", (dir / objective).string()});
+    r = run_unmask({"train", "--config", config.string(), "--out", (dir / run).string()});
     ASSERT_EQ(r.code, 0) << r.err;
     const std::vector<std::string> samplers =
-        objective == "ar" ? std::vector<std::string>{"ancestral"}
-                          : std::vector<std::string>{"ancestral", "cached", "first_hitting", "confidence", "semi_ar"};
+        objective == "ar"      ? std::vector<std::string>{"ancestral"}
+        : objective == "bd3lm" ? std::vector<std::string>{"ancestral", "first_hitting", "confidence"}
+                               : std::vector<std::string>{"ancestral", "cached", "first_hitting", "confidence", "semi_ar"};
     for (const auto& sampler : samplers) {
-      r = run_unmask({"sample", "--checkpoint", (dir / objective).string(), "--num", "3", "--sampler", sampler,
-                      "--block-size", "5"});
-      ASSERT_EQ(r.code, 0) << r.err;
-      EXPECT_EQ(r.out, sentence + "\n" + sentence + "\n" + sentence + "\n") << objective << "/" << sampler;
+      for (const bool cache : {true, false}) {
+        if (!cache && objective == "mdlm") continue;
+        std::vector<std::string> args = {"sample", "--checkpoint", (dir / run).string(), "--num", "3", "--sampler",
+                                         sampler, "--block-size", "5"};
+        if (!cache) args.push_back("--no-kv-cache");
+        r = run_unmask(args);
+        ASSERT_EQ(r.code, 0) << r.err;
+        EXPECT_EQ(r.out, sentence + "\n" + sentence + "\n" + sentence + "\n") << run << "/" << sampler << cache;
+      }
     }
   }
 }

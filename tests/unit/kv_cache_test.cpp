@@ -70,13 +70,14 @@ SampleResult sample(BackboneImpl& model, const Objective& obj, const std::string
 }
 
 TEST(KvCache, Bd3lmCachedSamplingEqualsRecomputingThePrefix) {
-  auto model = random_model("dit", false);
-  const auto obj = objective("bd3lm", 4);
+  for (const std::string backbone : {"dit", "bert"})
   for (const std::string sampler : {"ancestral", "first_hitting", "confidence"}) {
+    auto model = random_model(backbone, false);
+    const auto obj = objective("bd3lm", 4);
     // Within the context of 16 the two are the same computation.
     const SampleResult a = sample(*model, *obj, sampler, 16, true);
     const SampleResult b = sample(*model, *obj, sampler, 16, false);
-    EXPECT_TRUE(torch::equal(a.ids, b.ids)) << sampler;
+    EXPECT_TRUE(torch::equal(a.ids, b.ids)) << backbone << " " << sampler;
     EXPECT_EQ((a.ids == 49).sum().item<int64_t>(), 0) << sampler;  // everything revealed
     EXPECT_EQ(a.network_calls - b.network_calls, 16 / 4) << sampler;  // one store pass per block
     // Past it the window slides: the cache keeps the keys and values its
@@ -90,7 +91,7 @@ TEST(KvCache, Bd3lmCachedSamplingEqualsRecomputingThePrefix) {
 }
 
 TEST(KvCache, ArCachedDecodingEqualsUncached) {
-  for (const std::string backbone : {"dit", "gpt2"}) {
+  for (const std::string backbone : {"dit", "gpt2", "bert"}) {
     auto model = random_model(backbone, true);
     const auto obj = objective("ar", 0);
     const SampleResult a = sample(*model, *obj, "ancestral", 16, true);

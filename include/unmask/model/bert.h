@@ -28,6 +28,9 @@ class BertBackbone : public BackboneImpl {
                           const at::Tensor& rows) override;
   at::Tensor forward_blocks(const at::Tensor& x_t, const at::Tensor& x0, const at::Tensor& cond,
                             const at::Tensor& pad_mask, std::int64_t block_size, const at::Tensor& rows) override;
+  at::Tensor forward_cached(const at::Tensor& x, const at::Tensor& cond, KvCache& cache, bool store,
+                            bool causal_within) override;
+  bool has_kv_cache() const override { return true; }
 
  private:
   struct Impl;

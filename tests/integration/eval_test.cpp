@@ -91,6 +91,26 @@ TEST(EvalPpl, Bd3lmIsABoundWithAStandardError) {
   EXPECT_NE(r.err.find("must be multiples of diffusion.block_size (4)"), std::string::npos) << r.err;
 }
 
+// BD3-LM starts from an MDLM checkpoint (init.from, as bd3lms does): with
+// one block per row and a learning rate too small to move a weight, its bound
+// is the MDLM model's, draw for draw.
+TEST(EvalPpl, Bd3lmInitialisedFromMdlmKeepsItsBound) {
+  const TempDir dir;
+  write_text(dir / "c.json", R"({"seed": 3, "model": {"backbone": "dit", "hidden": 32, "layers": 1, "heads": 2,
+    "cond_dim": 16, "dropout": 0.0, "max_length": 32}, "init": {"from": ")" + run("mdlm").string() + R"("},
+    "diffusion": {"objective": "bd3lm", "block_size": 24},
+    "data": {"path": ")" + fortune_data().string() + R"(", "mode": "pad", "length": 24},
+    "train": {"batch_size": 16, "max_steps": 1, "lr": 1e-30, "warmup_steps": 0, "ema": 0.0, "log_every": 100,
+              "eval_every": 1000, "val_batches": 0, "checkpoint_every": 1000, "sample_every": 0, "device": "cpu"},
+    "eval": {"split": "val", "batch_size": 16, "max_rows": 48}})");
+  const auto r = run_unmask({"train", "--config", (dir / "c.json").string(), "--out", (dir / "bd3lm").string()});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.err.find("init.from: weights of unmask checkpoint"), std::string::npos) << r.err;
+  const Json mdlm = eval_json({"ppl", "--checkpoint", run("mdlm").string(), "--draws", "2", "--seed", "5"});
+  const Json bd3lm = eval_json({"ppl", "--checkpoint", (dir / "bd3lm").string(), "--draws", "2", "--seed", "5"});
+  EXPECT_NEAR(bd3lm["nelbo_per_token"].get<double>(), mdlm["nelbo_per_token"].get<double>(), 1e-5) << bd3lm.dump();
+}
+
 // MDLM §3.3 / Table 8: the discrete-time ELBO tends to the continuous one as T grows.
 TEST(EvalPpl, MonteCarloAgreesWithTheDiscreteSumForLargeT) {
   const std::string ckpt = run("mdlm").string();

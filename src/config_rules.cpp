@@ -89,7 +89,10 @@ void validate_run_config(const RunConfig& c) {
             "diffusion.objective=bd3lm runs on model.backbone dit or bert (got " + m.backbone + ")");
     require(m.time_conditioning != "prefix",
             "diffusion.objective=bd3lm cannot use model.time_conditioning=prefix (it inserts a token)");
+    require(!d.clip_search || c.train.val_batches >= 1,
+            "diffusion.clip_search chooses the clip range on validation batches: set train.val_batches >= 1");
   }
+  require(!d.clip_search || d.objective == "bd3lm", "diffusion.clip_search applies to diffusion.objective=bd3lm");
   require(d.eps > 0 && d.eps < 1, fmt::format("diffusion.eps must be in (0, 1), got {}", d.eps));
   require(d.hybrid_lambda >= 0, fmt::format("diffusion.hybrid_lambda must be >= 0, got {}", d.hybrid_lambda));
   const double max_spindle = 1.0 / M_PI;

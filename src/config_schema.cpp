@@ -54,6 +54,9 @@ template <class V> void visit(V& v, DiffusionConfig& c) {
           "bd3lm: tokens per block L' (divides data.length; L' = data.length is MDLM, 1 is AR)");
   v.field("clip_min", c.clip_min, "bd3lm training: lower end of the clipped mask rate t ~ U[clip_min, clip_max]");
   v.field("clip_max", c.clip_max, "bd3lm training: upper end of the clipped mask rate (the bound always uses [eps, 1))");
+  v.field("clip_search", c.clip_search,
+          "bd3lm: at every validation pass choose the clip range among BD3-LM's 36 candidates as the one whose "
+          "per-block loss estimates vary least, log it and train with it (needs train.val_batches >= 1)");
 }
 
 template <class V> void visit(V& v, DataConfig& c) {

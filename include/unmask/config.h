@@ -48,6 +48,7 @@ struct DiffusionConfig {
   std::int64_t block_size = 0;        // bd3lm: tokens per block L′ (divides data.length)
   double clip_min = 1e-3;             // bd3lm training: t ~ U[clip_min, clip_max] (BD3-LM's clipped schedule)
   double clip_max = 1.0;
+  bool clip_search = false;           // bd3lm: re-choose [clip_min, clip_max] at every validation pass
 };
 
 struct DataConfig {

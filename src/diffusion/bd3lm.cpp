@@ -12,16 +12,18 @@
 #include <torch/torch.h>
 
 #include "objectives.h"
+#include "unmask/diffusion/clip_search.h"
 #include "unmask/diffusion/masking.h"
 #include "unmask/util/error.h"
 
 namespace unmask {
 namespace {
 
-class Bd3lm : public Objective {
+class Bd3lm : public Objective, public ClippedObjective {
  public:
   explicit Bd3lm(const ObjectiveContext& c)
-      : config_(c.diffusion), special_(c.special), schedule_(make_schedule(c.diffusion, c.token_weights)) {
+      : config_(c.diffusion), special_(c.special), schedule_(make_schedule(c.diffusion, c.token_weights)),
+        clip_{c.diffusion.clip_min, c.diffusion.clip_max} {
     if (config_.block_size < 1) throw Error("diffusion.objective=bd3lm needs diffusion.block_size >= 1");
     if (config_.T != 0) throw Error("diffusion.objective=bd3lm is continuous-time: set diffusion.T=0");
     if (schedule_->per_token()) throw Error("diffusion.objective=bd3lm needs a token-independent schedule");
@@ -34,10 +36,13 @@ class Bd3lm : public Objective {
   }
   std::int64_t block_size() const override { return config_.block_size; }
 
-  // Training: t per (row, block) from U[clip_min, clip_max].
-  Noised corrupt(const Batch& batch, at::Generator& gen) const override {
-    return corrupt_at(batch, block_times(batch, config_.clip_min, config_.clip_max, gen), gen);
+  // Training: t per (row, block) from U[clip_min, clip_max] (or the search's choice).
+  Noised corrupt(const Batch& batch, at::Generator& gen) const override { return corrupt_in(batch, clip_, gen); }
+  Noised corrupt_in(const Batch& batch, ClipRange range, at::Generator& gen) const override {
+    return corrupt_at(batch, block_times(batch, range.lo, range.hi, gen), gen);
   }
+  ClipRange clip() const override { return clip_; }
+  void set_clip(ClipRange range) override { clip_ = range; }
   // The bound: t per (row, block) from U[ε, 1), as MDLM's t per row.
   Noised corrupt_bound(const Batch& batch, at::Generator& gen) const override {
     return corrupt_at(batch, block_times(batch, config_.eps, 1.0, gen), gen);
@@ -63,13 +68,15 @@ class Bd3lm : public Objective {
   }
 
   LossOutput loss_rows(const at::Tensor& rows, const Batch& batch, const Noised& n) const override {
-    const at::Tensor weight = schedule_->loss_weight(per_token(n.t));  // (B, L): each token its block's w(t)
-    const at::Tensor nll = token_nll(log_probs_without_mask(rows, special_.mask),
-                                     batch.tokens.index({n.masked}));  // (M)
-    const at::Tensor w = weight.index({n.masked}).to(torch::kFloat32);  // (M)
-    const at::Tensor nelbo = (w * nll).sum();
+    const at::Tensor nelbo = masked_losses(rows, batch, n).sum();
     const at::Tensor tokens = batch.pad_mask.sum();
     return {nelbo / tokens.clamp_min(1), nelbo, tokens, nelbo.detach(), tokens};
+  }
+
+  at::Tensor block_losses(const at::Tensor& logits, const Batch& batch, const Noised& n) const override {
+    at::Tensor per_token = torch::zeros(batch.tokens.sizes(), logits.options().dtype(torch::kFloat32));  // (B, L)
+    per_token.index_put_({n.masked}, masked_losses(logits.index({n.masked}), batch, n));
+    return per_token.view({per_token.size(0), -1, config_.block_size}).mean(2);  // (B, L/L′)
   }
 
  private:
@@ -90,9 +97,18 @@ class Bd3lm : public Objective {
     return (lo + (hi - lo) * u).view({B, blocks});  // (B, nb) float64
   }
 
+  // (M): w(t_b) · −log p_θ(x0) at the masked positions, row-major.
+  at::Tensor masked_losses(const at::Tensor& rows, const Batch& batch, const Noised& n) const {
+    const at::Tensor weight = schedule_->loss_weight(per_token(n.t));  // (B, L): each token its block's w(t)
+    const at::Tensor nll = token_nll(log_probs_without_mask(rows, special_.mask),
+                                     batch.tokens.index({n.masked}));  // (M)
+    return weight.index({n.masked}).to(torch::kFloat32) * nll;
+  }
+
   DiffusionConfig config_;
   SpecialTokens special_;
   std::unique_ptr<NoiseSchedule> schedule_;
+  ClipRange clip_;
 };
 
 }  // namespace

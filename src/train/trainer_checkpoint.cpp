@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "trainer_impl.h"
+#include "unmask/diffusion/clip_search.h"
 #include "unmask/model/weights.h"
 #include "unmask/train/checkpoint.h"
 #include "unmask/train/trainer_state.h"
@@ -91,6 +92,8 @@ void Trainer::Impl::load_checkpoint_files(const fs::path& ckpt) {
   restore_random_states({rng.begin(), rng.end()}, trainer.world_size);
   step = trainer.step;
   nonfinite_in_a_row = trainer.nonfinite_in_a_row;
+  if (auto* clipped = dynamic_cast<ClippedObjective*>(objective.get()); clipped && trainer.clip.size() == 2)
+    clipped->set_clip({trainer.clip[0], trainer.clip[1]});  // the clip search's last choice
   elapsed_before = trainer.elapsed;
   loader->restore(trainer.loader);
   log::info("resumed from " + ckpt.string() + " at step " + std::to_string(step));
@@ -170,6 +173,8 @@ void Trainer::Impl::save_checkpoint(double elapsed) {
   trainer.ema = ema != nullptr;
   trainer.elapsed = elapsed;
   trainer.world_size = dp->world_size();
+  if (const auto* clipped = dynamic_cast<const ClippedObjective*>(objective.get()))
+    trainer.clip = {clipped->clip().lo, clipped->clip().hi};
   // Test hook: widen the window in which a checkpoint is half written.
   if (const char* pause = std::getenv("UNMASK_TEST_CHECKPOINT_PAUSE_MS"))
     std::this_thread::sleep_for(std::chrono::milliseconds(std::atoll(pause)));

@@ -53,6 +53,10 @@ struct Trainer::Impl {
   void save_checkpoint(double elapsed);
   void check_compatible(const fs::path& ckpt) const;
   double validate();
+  // bd3lm with diffusion.clip_search: BD3-LM's choice of the clip range on
+  // the validation batches (diffusion/clip_search.h), applied and logged.
+  void choose_clip();
+  DataLoader validation_loader() const;
   void print_samples();
   void write_metrics(const Json& line);
   void truncate_metrics(std::int64_t keep_through);

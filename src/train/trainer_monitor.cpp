@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include "trainer_impl.h"
+#include "unmask/diffusion/clip_search.h"
 #include "unmask/diffusion/model_loss.h"
 #include "unmask/sampling/sampler.h"
 #include "unmask/util/autocast.h"
@@ -16,7 +17,7 @@ namespace unmask {
 // Mean NELBO per token (or loss, for objectives that are no bound) over the
 // first train.val_batches batches of the val split, with EMA weights and a
 // fixed corruption seed so that values are comparable across steps.
-double Trainer::Impl::validate() {
+DataLoader Trainer::Impl::validation_loader() const {
   const RunConfig& c = config();
   LoaderOptions lo;
   lo.mode = parse_row_mode(c.data.mode);
@@ -24,7 +25,12 @@ double Trainer::Impl::validate() {
   lo.pad_loss = c.data.pad_loss;
   lo.batch_size = std::max<std::int64_t>(1, c.train.batch_size / c.train.grad_accum);
   lo.shuffle = false;
-  DataLoader val(val_split, lo);
+  return DataLoader(val_split, lo);
+}
+
+double Trainer::Impl::validate() {
+  const RunConfig& c = config();
+  DataLoader val = validation_loader();
   auto gen = at::detail::createCPUGenerator(static_cast<std::uint64_t>(c.seed) + 12345);
   if (ema) ema->swap_in(*model);
   model->eval();
@@ -49,7 +55,48 @@ double Trainer::Impl::validate() {
   model->train();
   if (ema) ema->swap_out(*model);
   const auto total = dp->sum({sum, count});
+  if (c.diffusion.clip_search) choose_clip();
   return total[0] / std::max(1.0, total[1]);
+}
+
+// Every rank evaluates the whole validation batches, so every rank makes the
+// same choice without communicating. bd3lms gathers the per-block losses of
+// all ranks instead; the statistic is the same.
+void Trainer::Impl::choose_clip() {
+  auto* clipped = dynamic_cast<ClippedObjective*>(objective.get());
+  if (!clipped) return;
+  const RunConfig& c = config();
+  DataLoader val = validation_loader();
+  auto gen = at::detail::createCPUGenerator(static_cast<std::uint64_t>(c.seed) + 54321);
+  ClipSearch search(clip_candidates(c.diffusion.eps));
+  if (ema) ema->swap_in(*model);
+  model->eval();
+  {
+    torch::NoGradGuard guard;
+    for (std::int64_t i = 0; i < c.train.val_batches; ++i) {
+      const Batch batch = to_device(val.next(), device);
+      for (std::size_t k = 0; k < search.candidates().size(); ++k) {
+        const Noised n = clipped->corrupt_in(batch, search.candidates()[k], gen);
+        at::Tensor logits;  // (B, L, V)
+        {
+          const AutocastGuard autocast(device.type(), bf16);
+          logits = model->forward_blocks(n.x_t, n.context, n.cond, attention_mask(batch), n.block_size, at::Tensor());
+        }
+        search.add(k, clipped->block_losses(logits.to(torch::kFloat32), batch, n));
+      }
+    }
+  }
+  model->train();
+  if (ema) ema->swap_out(*model);
+  const ClipRange before = clipped->clip(), best = search.best();
+  clipped->set_clip(best);
+  std::ostringstream msg;
+  msg << "step " << step << ": clip search chose t ~ U[" << best.lo << ", " << best.hi << "] (was [" << before.lo
+      << ", " << before.hi << "]; variance " << search.variance(0) << " for [" << search.candidates()[0].lo << ", 1], ";
+  for (std::size_t k = 0; k < search.candidates().size(); ++k)
+    if (search.candidates()[k].lo == best.lo && search.candidates()[k].hi == best.hi) msg << search.variance(k);
+  msg << " for the choice)";
+  log::info(msg.str());
 }
 
 // A few samples with the EMA weights, logged and appended to samples.jsonl.
@@ -59,6 +106,7 @@ void Trainer::Impl::print_samples() {
   SampleRequest r;
   r.num = std::min<std::int64_t>(c.sample.num, 4);
   r.length = std::min(c.sample.length, c.data.length);
+  if (const std::int64_t bs = objective->block_size(); bs > 0) r.length = std::max(bs, r.length - r.length % bs);
   r.steps = std::min(c.sample.steps, r.length);  // more steps than tokens adds nothing to a preview
   r.picker.temperature = c.sample.temperature;
   r.picker.top_k = c.sample.top_k;

@@ -38,7 +38,7 @@ std::string text(const Json& j, const char* key, const std::string& file) {
 }  // namespace
 
 nlohmann::ordered_json trainer_state_json(const TrainerState& s) {
-  return {{"step", s.step},
+  nlohmann::ordered_json j = {{"step", s.step},
           {"loader", s.loader},
           {"nonfinite_in_a_row", s.nonfinite_in_a_row},
           {"fingerprint", s.fingerprint},
@@ -47,6 +47,8 @@ nlohmann::ordered_json trainer_state_json(const TrainerState& s) {
           {"ema", s.ema},
           {"elapsed", s.elapsed},
           {"world_size", s.world_size}};
+  if (!s.clip.empty()) j["clip"] = s.clip;
+  return j;
 }
 
 TrainerState parse_trainer_state(const std::string& content, const std::string& file) {
@@ -77,6 +79,12 @@ TrainerState parse_trainer_state(const std::string& content, const std::string& 
     if (!v->is_number() || !std::isfinite(v->get<double>()) || v->get<double>() < 0)
       throw Error(file + " is damaged: 'elapsed' must be a number of seconds >= 0");
     s.elapsed = v->get<double>();
+  }
+  if (const Json* v = field(j, "clip", false, file)) {
+    if (!v->is_array() || v->size() != 2 || !(*v)[0].is_number() || !(*v)[1].is_number() ||
+        !((*v)[0].get<double>() >= 0 && (*v)[0].get<double>() < (*v)[1].get<double>() && (*v)[1].get<double>() <= 1))
+      throw Error(file + " is damaged: 'clip' must be [lo, hi] with 0 <= lo < hi <= 1");
+    s.clip = {(*v)[0].get<double>(), (*v)[1].get<double>()};
   }
   s.loader = *field(j, "loader", true, file);
   if (!s.loader.is_object()) throw Error(file + " is damaged: 'loader' must be a JSON object");

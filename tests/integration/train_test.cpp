@@ -131,6 +131,24 @@ TEST(Train, ResumedRunReproducesTheUninterruptedLossesExactly) {
             read_text(dir / "full" / "checkpoints" / "step-0000012" / "model.safetensors"));
 }
 
+// bd3lm with BD3-LM's clip search: every validation pass (steps 4, 8, 12)
+// logs its choice, the checkpoint records it, and a resumed run draws from
+// the recorded range: losses equal the uninterrupted run's.
+TEST(Train, Bd3lmClipSearchIsLoggedCheckpointedAndResumed) {
+  TempDir dir;
+  const auto config = write_config(dir.path(), R"({"objective": "bd3lm", "block_size": 4, "clip_search": true})");
+  const auto full = train(config, dir / "full");
+  ASSERT_EQ(full.code, 0) << full.err;
+  EXPECT_NE(full.err.find("step 4: clip search chose t ~ U["), std::string::npos) << full.err;
+  const auto state = nlohmann::json::parse(read_text(dir / "full" / "checkpoints" / "step-0000012" / "trainer.json"));
+  ASSERT_TRUE(state.contains("clip")) << state.dump();
+  EXPECT_LT(state["clip"][0].get<double>(), state["clip"][1].get<double>());
+  ASSERT_EQ(train(config, dir / "part", {"--set", "train.max_steps=6"}).code, 0);
+  const auto r = train(config, dir / "part", {"--resume"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(train_losses(dir / "part"), train_losses(dir / "full"));
+}
+
 TEST(Train, SigkillWhileWritingACheckpointLeavesThePreviousOneUsable) {
   TempDir dir;
   const auto config = write_config(dir.path(), kMdlm);

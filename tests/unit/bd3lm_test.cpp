@@ -8,6 +8,7 @@
 
 #include "test_util.h"
 #include "torch_test_util.h"
+#include "unmask/diffusion/clip_search.h"
 #include "unmask/diffusion/model_loss.h"
 #include "unmask/diffusion/objective.h"
 #include "unmask/model/backbone.h"
@@ -184,6 +185,41 @@ TEST(BlockDiffusion, TrainingDrawsClippedTimesPerBlock) {
   EXPECT_LT(bound.t.min().item<double>(), 0.3);  // the bound covers [eps, 1)
   EXPECT_EQ(n.block_size, 4);
   EXPECT_TRUE(torch::equal(n.context, batch.tokens));
+}
+
+// bd3lms metrics.py: [ε, 1] and widths 0.5–0.9 stepped by 0.05: 36 intervals.
+TEST(BlockDiffusion, ClipSearchCandidatesAndChoice) {
+  const auto c = clip_candidates(1e-3);
+  ASSERT_EQ(c.size(), 36u);
+  EXPECT_EQ(c[0].lo, 1e-3);
+  EXPECT_EQ(c[0].hi, 1.0);
+  EXPECT_EQ(c[1].lo, 1e-3);  // [0, 0.5] with its lower end raised to ε
+  EXPECT_NEAR(c[11].lo, 0.5, 1e-12);
+  EXPECT_NEAR(c[11].hi, 1.0, 1e-12);
+  EXPECT_NEAR(c.back().lo, 0.1, 1e-12);  // width 0.9: starts 0, 0.05, 0.1
+  EXPECT_NEAR(c.back().hi, 1.0, 1e-12);
+  ClipSearch search({{0.1, 0.6}, {0.3, 0.8}, {0.5, 1.0}});
+  search.add(0, torch::tensor({1.0, 3.0}));   // variance 2
+  search.add(1, torch::tensor({1.0, 1.5}));   // 0.125
+  search.add(1, torch::tensor({2.0, 2.5}));   // + 0.125
+  search.add(2, torch::tensor({0.0, 1.0}));   // 0.5
+  EXPECT_NEAR(search.variance(1), 0.25, 1e-12);
+  EXPECT_EQ(search.best().lo, 0.3);
+  // The objective draws from the chosen range, and its per-block losses
+  // average the weighted token losses over each block.
+  const auto obj = make_objective(bd3lm_context(4, 50));
+  auto* clipped = dynamic_cast<ClippedObjective*>(obj.get());
+  ASSERT_NE(clipped, nullptr);
+  clipped->set_clip({0.6, 0.7});
+  auto gen = at::detail::createCPUGenerator(5);
+  const Batch batch = text_batch(2, 8, 50, 4);
+  const Noised n = obj->corrupt(batch, gen);
+  EXPECT_GE(n.t.min().item<double>(), 0.6);
+  EXPECT_LT(n.t.max().item<double>(), 0.7);
+  const at::Tensor logits = torch::randn({2, 8, 50});
+  const at::Tensor blocks = clipped->block_losses(logits, batch, n);  // (2, 2)
+  ASSERT_EQ(blocks.sizes(), (std::vector<int64_t>{2, 2}));
+  EXPECT_NEAR(blocks.sum().item<double>() * 4, obj->loss(logits, batch, n).nelbo_sum.item<double>(), 1e-4);
 }
 
 }  // namespace

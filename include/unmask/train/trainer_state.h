@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -24,6 +25,7 @@ struct TrainerState {
   bool ema = false;
   double elapsed = 0;                   // training seconds before this checkpoint
   std::int64_t world_size = 1;          // processes that wrote it
+  std::vector<double> clip;             // bd3lm: the clip range [lo, hi] training draws from (empty: none)
 };
 
 nlohmann::ordered_json trainer_state_json(const TrainerState& s);

@@ -251,6 +251,34 @@ step_sample() {
   done
 }
 
+# BD3-LM on the device: train with blocks of 16 (the x_t + x_0 input), then
+# sample 4 x 64 tokens with the KV cache and recomputing the prefix: same
+# tokens, and the time of each.
+step_block_diffusion() {
+  local t0 t1 t2 verdict
+  train "$WORK/bd3lm" "${TINY[@]}" diffusion.objective=bd3lm diffusion.block_size=16 \
+    train.max_steps="$TINY_STEPS" train.checkpoint_every="$TINY_STEPS" train.log_every=$((TINY_STEPS / 30))
+  if verdict=$("${HELP[@]}" loss-falls "$WORK/bd3lm/metrics.jsonl"); then
+    record "train bd3lm (blocks of 16), $DEV: loss falls" PASS "$verdict"
+  else
+    record "train bd3lm (blocks of 16), $DEV: loss falls" FAIL "$verdict"
+  fi
+  t0=$(date +%s.%N)
+  um sample --checkpoint "$WORK/bd3lm" --num 4 --length 64 --steps 8 --seed 3 --device "$DEV" --out "$WORK/bd-a.jsonl"
+  t1=$(date +%s.%N)
+  um sample --checkpoint "$WORK/bd3lm" --num 4 --length 64 --steps 8 --seed 3 --device "$DEV" --out "$WORK/bd-b.jsonl" \
+    --no-kv-cache
+  t2=$(date +%s.%N)
+  if verdict=$("${HELP[@]}" same-ids "$WORK/bd-a.jsonl" "$WORK/bd-b.jsonl"); then
+    record "bd3lm sampling with and without the KV cache: same tokens" PASS "$verdict"
+  else
+    record "bd3lm sampling with and without the KV cache: same tokens" FAIL "$verdict"
+  fi
+  measure "bd3lm sample 4 x 64, blocks of 16, 8 steps/block, $DEV: KV cache vs recomputing (s, process included)" \
+    "$("$PY" -c 'import sys; a, b, c = map(float, sys.argv[1:]); print("%.2f vs %.2f" % (b - a, c - b))' "$t0" "$t1" "$t2")" \
+    "unmask sample [--no-kv-cache]"
+}
+
 step_eval() {
   local out v ppl se
   out=$(um eval ppl --checkpoint "$WORK/tiny" --data "$DATA" --split val --max-rows 64 --draws 2 --device "$DEV" --json)
@@ -283,6 +311,7 @@ elif ((!BUILD_ONLY)); then
   step "data parallel" step_data_parallel
   step "sample" step_sample
   step "eval ppl" step_eval
+  step "block diffusion" step_block_diffusion
   step "matmul peak" step_peak
   step "training throughput" step_throughput
   step "sampling speed" step_sampling_speed

@@ -4,6 +4,8 @@
 
 #include <torch/torch.h>
 
+#include <tuple>
+
 #include "unmask/model/attention.h"
 #include "unmask/model/block_input.h"
 #include "unmask/model/time_embedding.h"
@@ -117,14 +119,7 @@ struct LayerImpl : nn::Module {
     auto split = [&](const at::Tensor& t) { return t.view({B, L, heads, D}).transpose(1, 2); };  // (B, nh, L, D)
     auto& sa = attention->self;
     at::Tensor k = split(sa->key->forward(h)), v = split(sa->value->forward(h));
-    if (cache) {
-      const auto [ck, cv] = cache->view(layer);
-      if (store) cache->append(layer, k, v);
-      if (ck.defined()) {
-        k = torch::cat({ck, k}, 2);
-        v = torch::cat({cv, v}, 2);
-      }
-    }
+    if (cache) std::tie(k, v) = cache->extend(layer, k, v, store);
     at::Tensor ctx = self_attention(split(sa->query->forward(h)), k, v, key_mask, causal, dropout, is_training(),
                                     attn_mask);
     ctx = ctx.transpose(1, 2).reshape({B, L, H});

@@ -4,6 +4,7 @@
 #include <torch/torch.h>
 
 #include <cmath>
+#include <tuple>
 
 #include "unmask/model/attention.h"
 #include "unmask/model/block_input.h"
@@ -71,12 +72,7 @@ struct DitBlockImpl : nn::Module {
     at::Tensor k_raw = qkv[1], v = qkv[2];  // (B, nh, L, D)
     at::Tensor pos = positions;
     if (cache) {
-      const auto [ck, cv] = cache->view(layer);  // (B, nh, P, D) before rotary
-      if (store) cache->append(layer, qkv[1], qkv[2]);
-      if (ck.defined()) {
-        k_raw = torch::cat({ck, k_raw}, 2);
-        v = torch::cat({cv, v}, 2);
-      }
+      std::tie(k_raw, v) = cache->extend(layer, k_raw, v, store);  // (B, nh, P + L, D), keys before rotary
       pos = torch::arange(k_raw.size(2), x.options().dtype(torch::kLong));  // cached 0..P−1, then x
     }
     const at::Tensor q = apply_rotary(qkv[0], pos.defined() ? pos.narrow(0, pos.size(0) - L, L) : pos);

@@ -6,6 +6,7 @@
 #include <torch/torch.h>
 
 #include <cmath>
+#include <tuple>
 
 #include "unmask/model/attention.h"
 #include "unmask/util/error.h"
@@ -69,14 +70,7 @@ struct BlockImpl : nn::Module {
     const auto qkv = attn->c_attn->forward(ln_1->forward(h)).split(H, -1);  // 3 × (B, L, H)
     auto split = [&](const at::Tensor& t) { return t.reshape({B, L, heads, D}).transpose(1, 2); };  // (B, nh, L, D)
     at::Tensor k = split(qkv[1]), v = split(qkv[2]);
-    if (cache) {
-      const auto [ck, cv] = cache->view(layer);
-      if (store) cache->append(layer, k, v);
-      if (ck.defined()) {
-        k = torch::cat({ck, k}, 2);
-        v = torch::cat({cv, v}, 2);
-      }
-    }
+    if (cache) std::tie(k, v) = cache->extend(layer, k, v, store);
     at::Tensor ctx = self_attention(split(qkv[0]), k, v, key_mask, /*causal=*/true, dropout, is_training());
     ctx = ctx.transpose(1, 2).reshape({B, L, H});
     at::Tensor x = h + torch::dropout(attn->c_proj->forward(ctx), dropout, is_training());

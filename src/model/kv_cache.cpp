@@ -25,6 +25,14 @@ void KvCache::append(std::int64_t layer, const at::Tensor& keys, const at::Tenso
   v = v.defined() ? at::cat({v, values}, 2) : values.contiguous();
 }
 
+std::pair<at::Tensor, at::Tensor> KvCache::extend(std::int64_t layer, const at::Tensor& keys,
+                                                  const at::Tensor& values, bool store) {
+  const auto [ck, cv] = view(layer);
+  if (store) append(layer, keys, values);
+  if (!ck.defined()) return {keys, values};
+  return {at::cat({ck, keys}, 2), at::cat({cv, values}, 2)};
+}
+
 std::int64_t KvCache::length() const {
   return keys_.empty() || !keys_[0].defined() ? 0 : keys_[0].size(2);
 }

@@ -204,7 +204,7 @@ TEST(Objective, UnknownOrMismatchedSettingsAreErrors) {
     make_objective(context("sedd"));
     FAIL();
   } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find("unknown objective 'sedd' (known: ar, d3pm, diffusionbert, mdlm, mlm, "
+    EXPECT_NE(std::string(e.what()).find("unknown objective 'sedd' (known: ar, bd3lm, d3pm, diffusionbert, mdlm, mlm, "
                                          "roberta_diffusion)"),
               std::string::npos)
         << e.what();

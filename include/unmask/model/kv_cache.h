@@ -25,6 +25,11 @@ class KvCache {
   // Appends (N, heads, n, D) keys and values of layer l. Every layer must
   // append the same positions before length() moves on.
   void append(std::int64_t layer, const at::Tensor& keys, const at::Tensor& values);
+  // What a call's attention at layer l reads: the cached keys and values
+  // followed by this call's (N, heads, n, D), which join the cache when
+  // `store`. Returns (N, heads, P + n, D) each.
+  std::pair<at::Tensor, at::Tensor> extend(std::int64_t layer, const at::Tensor& keys, const at::Tensor& values,
+                                           bool store);
   // Positions cached (those of layer 0); the next token's position.
   std::int64_t length() const;
   // Drops all but the last `n` positions of every layer (the sliding window).

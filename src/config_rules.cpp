@@ -85,8 +85,6 @@ void validate_run_config(const RunConfig& c) {
     require(0 <= d.clip_min && d.clip_min < d.clip_max && d.clip_max <= 1,
             fmt::format("diffusion.clip_min and clip_max must satisfy 0 <= clip_min < clip_max <= 1, got [{}, {}]",
                         d.clip_min, d.clip_max));
-    require(m.backbone == "dit" || m.backbone == "bert",
-            "diffusion.objective=bd3lm runs on model.backbone dit or bert (got " + m.backbone + ")");
     require(m.time_conditioning != "prefix",
             "diffusion.objective=bd3lm cannot use model.time_conditioning=prefix (it inserts a token)");
     require(!d.clip_search || c.train.val_batches >= 1,

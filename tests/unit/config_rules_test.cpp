@@ -37,6 +37,18 @@ TEST(ConfigRules, BadCombinationsNameTheirKeys) {
       {{"diffusion.objective=ar", "model.time_conditioning=adaln"}, "diffusion.objective=ar is not time-conditioned"},
       {{"model.dropout=1.0"}, "model.dropout must be in [0, 1)"},
       {{"diffusion.prompt_length=200"}, "diffusion.prompt_length must be in [0, data.length"},
+      {{"diffusion.objective=bd3lm", "diffusion.block_size=5"}, "needs diffusion.block_size >= 1 dividing data.length (128)"},
+      {{"diffusion.objective=bd3lm"}, "needs diffusion.block_size >= 1 dividing data.length (128), got 0"},
+      {{"diffusion.objective=bd3lm", "diffusion.block_size=16", "diffusion.T=100"}, "bd3lm is continuous-time"},
+      {{"diffusion.objective=bd3lm", "diffusion.block_size=16", "diffusion.clip_min=0.8", "diffusion.clip_max=0.5"},
+       "must satisfy 0 <= clip_min < clip_max <= 1"},
+      {{"diffusion.objective=bd3lm", "diffusion.block_size=16", "diffusion.clip_search=true", "train.val_batches=0"},
+       "diffusion.clip_search chooses the clip range on validation batches"},
+      {{"diffusion.clip_search=true"}, "diffusion.clip_search applies to diffusion.objective=bd3lm"},
+      {{"diffusion.objective=bd3lm", "diffusion.block_size=16", "model.backbone=gpt2"}, "gpt2 is a causal decoder"},
+      {{"model.backbone=gpt2"}, "model.backbone=gpt2 is a causal decoder: it needs diffusion.objective=ar"},
+      {{"model.variant=roberta"}, "model.variant=roberta applies to model.backbone=bert only"},
+      {{"model.vocab_size=-3"}, "model.vocab_size must be >= 0"},
   };
   for (const auto& [sets, want] : cases) {
     const std::string e = error_for(sets);

@@ -134,6 +134,8 @@ SampleResult run_sampler(BackboneImpl& model, const Objective& objective, const 
       request.sampler != "confidence")
     throw Error("a bd3lm checkpoint samples block by block with ancestral, first_hitting or confidence inside each "
                 "block (got --sampler " + request.sampler + ")");
+  if (objective.block_size() > 0 && request.cuda_graph)
+    throw Error("--cuda-graph does not apply to a bd3lm checkpoint: its calls change shape as the KV cache grows");
   torch::NoGradGuard no_grad;
   const torch::Device device = model.parameters().front().device();
   if (request.cuda_graph && !device.is_cuda()) throw Error("CUDA-graph capture needs the model on a CUDA device");

@@ -67,6 +67,11 @@ TEST(HfRun, ImportSampleEvalAndExportRoundTrip) {
   ASSERT_EQ(r.code, 0) << r.err;
   r = check_export(dir / "exported", "bert");
   EXPECT_EQ(r.code, 0) << r.out << r.err;
+  // An imported run has no optimizer state: resuming it says what to do instead.
+  write_text(dir / "c.json", bert_config(dir / "data", hf("bert"), ""));
+  r = run_unmask({"train", "--config", (dir / "c.json").string(), "--out", (dir / "run").string(), "--resume"});
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("it has no optimizer state (written by 'unmask import hf'?)"), std::string::npos) << r.err;
 }
 
 TEST(HfRun, RobertaExportRoundTrip) {

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include "test_util.h"
 #include "torch_test_util.h"
 #include "unmask/diffusion/objective.h"
 #include "unmask/model/backbone.h"
@@ -88,6 +89,21 @@ TEST(KvCache, Bd3lmCachedSamplingEqualsRecomputingThePrefix) {
     EXPECT_TRUE(torch::equal(c.ids.narrow(1, 0, 16), e.ids.narrow(1, 0, 16))) << sampler;
     EXPECT_EQ((c.ids == 49).sum().item<int64_t>() + (e.ids == 49).sum().item<int64_t>(), 0) << sampler;
   }
+}
+
+TEST(KvCache, Bd3lmRefusesSamplersItCannotRunInBlocks) {
+  auto model = random_model("dit", false);
+  const auto obj = objective("bd3lm", 4);
+  for (const std::string sampler : {"semi_ar", "cached"})
+    EXPECT_NE(test::error_of([&] { sample(*model, *obj, sampler, 16, true); }).find("samples block by block"),
+              std::string::npos)
+        << sampler;
+  SampleRequest r;
+  r.num = 1;
+  r.length = 16;
+  r.cuda_graph = true;
+  EXPECT_NE(test::error_of([&] { run_sampler(*model, *obj, {0, 1, 2, 3, 49}, r); }).find("--cuda-graph does not apply"),
+            std::string::npos);
 }
 
 TEST(KvCache, ArCachedDecodingEqualsUncached) {

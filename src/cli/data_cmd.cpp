@@ -21,6 +21,7 @@ void add_prepare(CLI::App* group) {
     CorpusArgs corpus;
     PrepareOptions o;
     std::string tokenizer, out;
+    std::vector<std::string> val_inputs, test_inputs;
     bool json = false;
   };
   auto a = std::make_shared<Args>();
@@ -29,6 +30,10 @@ void add_prepare(CLI::App* group) {
   cmd->add_option("--out", a->out, "data directory to create")->required();
   cmd->add_option("--val-fraction", a->o.val_fraction, "share of examples for validation")->capture_default_str();
   cmd->add_option("--test-fraction", a->o.test_fraction, "share of examples for test")->capture_default_str();
+  cmd->add_option("--val-input", a->val_inputs,
+                  "files whose examples all go to validation (a corpus's own split); needs --val-fraction 0");
+  cmd->add_option("--test-input", a->test_inputs,
+                  "files whose examples all go to test (e.g. LM1B's test split); needs --test-fraction 0");
   cmd->add_option("--seed", a->o.seed, "seed of the split assignment")->capture_default_str();
   cmd->add_option("--threads", a->o.threads, "tokenizer threads (0 = all cores)")->capture_default_str();
   cmd->add_option("--shard-tokens", a->o.shard_tokens, "tokens per shard file at most")->capture_default_str();
@@ -38,6 +43,8 @@ void add_prepare(CLI::App* group) {
   on_run(cmd, [a] {
     PrepareOptions o = a->o;
     o.inputs = to_paths(a->corpus.inputs);
+    o.val_inputs = to_paths(a->val_inputs);
+    o.test_inputs = to_paths(a->test_inputs);
     o.corpus = a->corpus.options();
     o.tokenizer = a->tokenizer;
     o.out = a->out;

@@ -48,6 +48,10 @@ void add_sample_command(CLI::App& app) {
                 "bd3lm and ar: recompute the finished prefix every call instead of attending to its cached keys and "
                 "values (the same tokens, slower)");
   cmd->add_flag("--no-ema", r->no_ema, "use the raw weights even when the checkpoint has EMA weights");
+  cmd->add_option("--draw", r->draw,
+                  "how tokens are drawn: exact (float64 inverse CDF) | gumbel64 | gumbel32 (MDLM's Gumbel-max in "
+                  "float32: truncated noise, lower entropy; to reproduce Zheng et al., not for use)")
+      ->capture_default_str();
   cmd->add_flag("--show-steps", r->show_steps, "print the first sample's canvas after every step (stderr)");
   on_run(cmd, [r] { torch_commands().sample(*r); });
 }

@@ -96,6 +96,10 @@ void validate(const PrepareOptions& o) {
   if (o.val_fraction < 0 || o.test_fraction < 0 || o.val_fraction + o.test_fraction >= 1)
     throw Error(fmt::format("--val-fraction ({}) and --test-fraction ({}) must be >= 0 and sum to less than 1",
                             o.val_fraction, o.test_fraction));
+  if (!o.val_inputs.empty() && o.val_fraction > 0)
+    throw Error("--val-input gives the validation split; set --val-fraction 0 or drop --val-input");
+  if (!o.test_inputs.empty() && o.test_fraction > 0)
+    throw Error("--test-input gives the test split; set --test-fraction 0 or drop --test-input");
   if (o.shard_tokens < 1) throw Error("--shard-tokens must be at least 1");
   if (o.threads < 0) throw Error("--threads must be >= 0 (0 = all cores)");
 }
@@ -107,7 +111,11 @@ PrepareSummary prepare_data(const PrepareOptions& options) {
   const auto start = std::chrono::steady_clock::now();
   const auto tok = load_tokenizer(options.tokenizer);
   const std::uint32_t token_bytes = token_bytes_for(options.dtype, tok->vocab_size());
+  // Checked up front, before anything is tokenized: --input, then --val-input and --test-input.
   CorpusReader reader(options.inputs, options.corpus);
+  std::unique_ptr<CorpusReader> val_reader, test_reader;
+  if (!options.val_inputs.empty()) val_reader = std::make_unique<CorpusReader>(options.val_inputs, options.corpus);
+  if (!options.test_inputs.empty()) test_reader = std::make_unique<CorpusReader>(options.test_inputs, options.corpus);
   StagingDir staging(options.out, options.overwrite);
   const Digest fingerprint = digest_from_hex(tok->fingerprint());
   const int threads = options.threads > 0 ? options.threads
@@ -125,25 +133,43 @@ PrepareSummary prepare_data(const PrepareOptions& options) {
     return 0;
   };
 
-  Progress progress("tokenizing", reader.total_bytes(), "B");
-  std::uint64_t next_index = 0;
-  Block current = read_block(reader, options.block_bytes, next_index);
-  next_index += current.texts.size();
-  while (!current.texts.empty()) {
-    auto encoded = std::async(std::launch::async, [&] { return encode_block(*tok, current, threads); });
-    Block following = read_block(reader, options.block_bytes, next_index);
-    next_index += following.texts.size();
-    const auto ids = encoded.get();
-    for (std::size_t i = 0; i < ids.size(); ++i)
-      if (!ids[i].empty()) writers[split_of(current.first_index + i)].add(ids[i]);
-    progress.update(reader.stats().bytes);
-    current = std::move(following);
-  }
+  std::uint64_t total_bytes = reader.total_bytes(), done_bytes = 0;
+  for (const auto* r : {val_reader.get(), test_reader.get()})
+    if (r) total_bytes += r->total_bytes();
+  Progress progress("tokenizing", total_bytes, "B");
+  // Reads one corpus block by block (the next block is read while this one is
+  // encoded) and hands example i to writers[assign(i)].
+  auto consume = [&](CorpusReader& in, auto assign) {
+    std::uint64_t next_index = 0;
+    Block current = read_block(in, options.block_bytes, next_index);
+    next_index += current.texts.size();
+    while (!current.texts.empty()) {
+      auto encoded = std::async(std::launch::async, [&] { return encode_block(*tok, current, threads); });
+      Block following = read_block(in, options.block_bytes, next_index);
+      next_index += following.texts.size();
+      const auto ids = encoded.get();
+      for (std::size_t i = 0; i < ids.size(); ++i)
+        if (!ids[i].empty()) writers[assign(current.first_index + i)].add(ids[i]);
+      progress.update(done_bytes + in.stats().bytes);
+      current = std::move(following);
+    }
+    done_bytes += in.stats().bytes;
+  };
+  consume(reader, split_of);
+  if (val_reader) consume(*val_reader, [](std::uint64_t) { return std::size_t{1}; });
+  if (test_reader) consume(*test_reader, [](std::uint64_t) { return std::size_t{2}; });
   progress.finish();
   if (reader.stats().examples == 0) throw Error("the corpus is empty: no examples found in the input files");
 
   PrepareSummary summary;
   summary.corpus = reader.stats();
+  for (const auto* r : {val_reader.get(), test_reader.get()}) {
+    if (!r) continue;
+    summary.corpus.examples += r->stats().examples;
+    summary.corpus.bytes += r->stats().bytes;
+    summary.corpus.invalid_utf8_repaired += r->stats().invalid_utf8_repaired;
+    summary.corpus.invalid_utf8_skipped += r->stats().invalid_utf8_skipped;
+  }
   summary.token_bytes = token_bytes;
   summary.threads = threads;
   nlohmann::ordered_json splits = nlohmann::ordered_json::object();
@@ -156,8 +182,12 @@ PrepareSummary prepare_data(const PrepareOptions& options) {
   if (summary.splits["train"].docs == 0) throw Error("no documents went to the train split; lower --val-fraction");
 
   save_tokenizer(*tok, staging.path() / "tokenizer");
-  std::vector<std::string> inputs;
-  for (const auto& f : options.inputs) inputs.push_back(f.string());
+  auto names = [](const std::vector<std::filesystem::path>& files) {
+    std::vector<std::string> out;
+    for (const auto& f : files) out.push_back(f.string());
+    return out;
+  };
+  const std::vector<std::string> inputs = names(options.inputs);
   const nlohmann::ordered_json meta = {
       {"format", "unmask-data"},
       {"version", 1},
@@ -170,6 +200,8 @@ PrepareSummary prepare_data(const PrepareOptions& options) {
       {"splits", splits},
       {"source",
        {{"inputs", inputs},
+        {"val_inputs", names(options.val_inputs)},
+        {"test_inputs", names(options.test_inputs)},
         {"seed", options.seed},
         {"val_fraction", options.val_fraction},
         {"test_fraction", options.test_fraction},

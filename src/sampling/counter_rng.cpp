@@ -36,13 +36,18 @@ CounterRng::CounterRng(const std::vector<std::uint64_t>& keys, const at::Device&
   keys_ = torch::tensor(signed_keys, torch::kLong).to(device);  // once per sampling run
 }
 
-at::Tensor CounterRng::uniform(std::uint64_t salt, std::int64_t count) const {
-  const auto opts = keys_.options();
+at::Tensor stream_uniform(const at::Tensor& keys, std::int64_t count, at::ScalarType dtype) {
   // (1, count): (j + 1)·γ, wrapping; γ is splitmix64's increment.
-  const at::Tensor offsets = torch::arange(1, count + 1, opts).mul_(as_signed(0x9E3779B97F4A7C15ULL)).unsqueeze(0);
-  at::Tensor z = keys_.bitwise_xor(as_signed(salt)).unsqueeze(1) + offsets;  // (N, count)
+  const at::Tensor offsets =
+      torch::arange(1, count + 1, keys.options()).mul_(as_signed(0x9E3779B97F4A7C15ULL)).unsqueeze(0);
+  at::Tensor z = keys.unsqueeze(1) + offsets;  // (R, count)
   mix(z);
+  if (dtype == torch::kFloat32) return shift_right(z, 40).to(torch::kFloat32).mul_(0x1.0p-24f);
   return shift_right(z, 11).to(torch::kFloat64).mul_(0x1.0p-53);
+}
+
+at::Tensor CounterRng::uniform(std::uint64_t salt, std::int64_t count) const {
+  return stream_uniform(keys_.bitwise_xor(as_signed(salt)), count, torch::kFloat64);  // (N, count)
 }
 
 }  // namespace unmask

@@ -56,6 +56,7 @@ void run_sampling(const SampleCliRequest& q) {
   r.picker.temperature = q.temperature >= 0 ? q.temperature : config.sample.temperature;
   r.picker.top_k = q.top_k >= 0 ? q.top_k : config.sample.top_k;
   r.picker.top_p = q.top_p >= 0 ? q.top_p : config.sample.top_p;
+  r.picker.draw = parse_draw(q.draw);
   r.filter = q.filter.empty() ? config.sample.filter : q.filter;
   r.seed = static_cast<std::uint64_t>(q.seed >= 0 ? q.seed : config.seed);
   if (!q.prompt.empty() && !q.prompt_file.empty()) throw Error("give --prompt or --prompt-file, not both");

@@ -150,7 +150,7 @@ void confidence(Denoiser& d, at::Tensor& x, const at::Tensor& active, std::int64
     // (C, V) filtered log-probabilities (float64), or the network's own when there is nothing to filter
     const at::Tensor filtered = d.picker.identity() ? at.rows(lp) : d.picker.log_probs(at.rows(lp));
     const at::Tensor drawn =                                       // (C): drawn from the same filtered distribution
-        r.picker.greedy ? filtered.argmax(-1) : inverse_cdf(filtered, at.rows(d.uniform(n, 0, length)));
+        d.picker.draw_filtered(filtered, at.rows(d.uniform(n, 0, length)));
     const at::Tensor current = at.rows(x);                          // (C)
     const at::Tensor tokens = torch::where(current == d.special.mask, drawn, current);  // revealed tokens keep their value
     at::Tensor score;                                               // (C)

@@ -1,10 +1,12 @@
-// Temperature / top-k / top-p filtering and float64 inverse-CDF draws.
+// Temperature / top-k / top-p filtering; float64 inverse-CDF draws, and the
+// Gumbel-max draws of the Python stacks for comparison.
 #include "unmask/sampling/token_picker.h"
 
 #include <torch/torch.h>
 
 #include <limits>
 
+#include "unmask/sampling/counter_rng.h"
 #include "unmask/util/error.h"
 
 namespace unmask {
@@ -69,10 +71,38 @@ at::Tensor TokenPicker::log_probs(const at::Tensor& logits) const {
   return lp - torch::logsumexp(lp, -1, true);
 }
 
+// MDLM `_sample_categorical` (diffusion.py): argmax of p / (1e-10 − log(U + 1e-10))
+// with U uniform over (R, V) in the given precision. The V uniforms of a row
+// come from a SplitMix64 stream keyed by the row's own uniform u (its 53 bits),
+// so sample i stays the same whatever the batch.
+at::Tensor gumbel_max(const at::Tensor& lp, const at::Tensor& u, at::ScalarType dtype) {
+  const at::Tensor keys = u.mul(0x1.0p53).to(torch::kLong);                  // (R)
+  const at::Tensor noise = stream_uniform(keys, lp.size(-1), dtype);          // (R, V)
+  const at::Tensor gumbel_norm = 1e-10 - (noise + 1e-10).log();              // (R, V)
+  return (lp.to(dtype).exp() / gumbel_norm).argmax(-1);
+}
+
+Draw parse_draw(const std::string& name) {
+  if (name == "exact") return Draw::exact;
+  if (name == "gumbel64") return Draw::gumbel64;
+  if (name == "gumbel32") return Draw::gumbel32;
+  throw Error("unknown draw '" + name + "' (valid: exact, gumbel64, gumbel32)");
+}
+
 at::Tensor TokenPicker::draw(const at::Tensor& lp, const at::Tensor& u) const {
   if (options_.greedy) return lp.argmax(-1);
   // Unfiltered rows need no renormalisation: the draw scales u by the row's mass.
-  return inverse_cdf(identity() ? lp : log_probs(lp), u);
+  return draw_filtered(identity() ? lp : log_probs(lp), u);
+}
+
+at::Tensor TokenPicker::draw_filtered(const at::Tensor& filtered, const at::Tensor& u) const {
+  if (options_.greedy) return filtered.argmax(-1);
+  switch (options_.draw) {
+    case Draw::gumbel64: return gumbel_max(filtered, u, torch::kFloat64);
+    case Draw::gumbel32: return gumbel_max(filtered, u, torch::kFloat32);
+    case Draw::exact: break;
+  }
+  return inverse_cdf(filtered, u);
 }
 
 }  // namespace unmask

@@ -131,6 +131,37 @@ TEST(Prepare, BadInputLeavesNothingBehind) {
   EXPECT_EQ(list_tree(dir.path()), (std::vector<std::string>{"bad.txt", "empty.txt"}));
 }
 
+// --val-input / --test-input: a corpus's own splits (LM1B's test set, OWT's
+// last 100k documents) go wholly to val/test, in order, beside the split of --input.
+TEST(Prepare, OwnValidationAndTestFilesFillThoseSplits) {
+  TempDir dir;
+  write_text(dir / "train.txt", "one\ntwo\nthree\n");
+  write_text(dir / "val.txt", "four\nfive\n");
+  write_text(dir / "test.txt", "six\n");
+  auto o = fortune_options(dir / "d");
+  o.corpus = {};
+  o.inputs = {dir / "train.txt"};
+  o.val_inputs = {dir / "val.txt"};
+  o.test_inputs = {dir / "test.txt"};
+  o.val_fraction = 0;
+  const auto s = prepare_data(o);
+  const auto tok = load_tokenizer(fortune_tokenizer());
+  EXPECT_EQ(decoded_docs(o.out, "train", *tok), (std::vector<std::string>{"one", "two", "three"}));
+  EXPECT_EQ(decoded_docs(o.out, "val", *tok), (std::vector<std::string>{"four", "five"}));
+  EXPECT_EQ(decoded_docs(o.out, "test", *tok), (std::vector<std::string>{"six"}));
+  EXPECT_EQ(s.corpus.examples, 6u);
+  const auto meta = nlohmann::json::parse(read_text(o.out / "meta.json"));
+  EXPECT_EQ(meta["source"]["test_inputs"][0], (dir / "test.txt").string());
+  // A fraction for a split that has its own files, or a missing file, is an error before anything is written.
+  o.out = dir / "e";
+  o.val_fraction = 0.1;
+  EXPECT_THROW(prepare_data(o), Error);
+  o.val_fraction = 0;
+  o.test_inputs = {dir / "missing.txt"};
+  EXPECT_THROW(prepare_data(o), Error);
+  EXPECT_FALSE(fs::exists(dir / "e"));
+}
+
 TEST(Prepare, ExistingOutputNeedsOverwrite) {
   TempDir dir;
   auto o = fortune_options(dir / "d");

@@ -85,6 +85,47 @@ TEST(TokenPicker, Float64InverseCdfFrequenciesMatchTheDistribution) {
   EXPECT_TRUE((TokenPicker(greedy).draw(logits, u) == 0).all().item<bool>());
 }
 
+// MDLM's Gumbel-max draws (`--draw gumbel64|gumbel32`): both follow an
+// ordinary distribution; float32 noise is capped (U ≤ 1 − 2^-24, so the
+// Gumbel value −log(−log U) ≤ 16.6, and the best outcome's is ≥ −log 23.03 =
+// −3.1 with its 1e-10 guards), so an outcome e^21 times less likely than the
+// best is never drawn in float32, while the exact draw reaches it at the
+// uniforms that map there. The float32 uniforms are multiples of 2^-24 below 1.
+TEST(TokenPicker, GumbelDrawsFollowTheDistributionAndFloat32TruncatesTheTail) {
+  const std::vector<double> p = {0.6, 0.3, 0.099, 0.001};
+  const std::int64_t n = 100000;
+  const at::Tensor logits = torch::log(torch::tensor(p, torch::kFloat64)).unsqueeze(0).expand({n, 4});
+  const CounterRng rng(std::vector<std::uint64_t>{42}, torch::kCPU);
+  const at::Tensor u = rng.uniform(draw_site(0, 0, 0), n).squeeze(0);  // (n)
+  for (const Draw draw : {Draw::gumbel64, Draw::gumbel32}) {
+    PickerOptions o;
+    o.draw = draw;
+    const at::Tensor ids = TokenPicker(o).draw(logits, u);
+    const at::Tensor counts = torch::bincount(ids, {}, 4).to(torch::kFloat64);
+    double chi2 = 0;
+    for (int v = 0; v < 4; ++v) chi2 += std::pow(counts[v].item<double>() - p[v] * n, 2) / (p[v] * n);
+    EXPECT_LT(chi2, 16.27) << "draw " << static_cast<int>(draw);
+    // The same u, the same token: a row's noise is a function of its own uniform.
+    EXPECT_TRUE(torch::equal(TokenPicker(o).draw(logits.narrow(0, 5, 3), u.narrow(0, 5, 3)), ids.narrow(0, 5, 3)));
+  }
+  const at::Tensor f32 = stream_uniform(torch::arange(1000, torch::kLong), 4000, torch::kFloat32);  // (1000, 4000)
+  EXPECT_EQ(f32.scalar_type(), torch::kFloat32);
+  EXPECT_TRUE(torch::equal(f32 * 0x1.0p24f, (f32 * 0x1.0p24f).floor()));
+  EXPECT_LE(f32.max().item<float>(), 1.0f - 0x1.0p-24f);
+  // One outcome of weight 1 and 999 of weight e^-21 each (together 7.6e-7).
+  const std::int64_t rows = 2000, V = 1000;
+  at::Tensor tail = torch::full({rows, V}, -21.0, torch::kFloat64);
+  tail.select(1, 0).fill_(0.0);
+  PickerOptions o32;
+  o32.draw = Draw::gumbel32;
+  const at::Tensor u_rows = rng.uniform(draw_site(0, 1, 0), rows).squeeze(0);
+  EXPECT_EQ((TokenPicker(o32).draw(tail, u_rows) != 0).sum().item<std::int64_t>(), 0);
+  const at::Tensor high_u = torch::tensor({0.9999995, 1.0 - 0x1.0p-53}, torch::kFloat64);
+  EXPECT_TRUE((TokenPicker(PickerOptions{}).draw(tail.narrow(0, 0, 2), high_u) > 0).all().item<bool>());
+  EXPECT_EQ(parse_draw("gumbel32"), Draw::gumbel32);
+  EXPECT_THROW(parse_draw("float32"), Error);
+}
+
 // The two-level search (64-token blocks, a shorter last block) against one
 // float64 cumulative sum over the whole row, on a vocabulary of 1,000 with
 // zero-mass tokens, a rare token and mass in the last, short block; the

@@ -88,6 +88,10 @@ std::vector<Case> cases() {
     r.picker.temperature = 0.7;
     r.picker.top_k = 5;
   });
+  add("reverse filter gumbel32", [](SampleRequest& r) {
+    r.filter = "reverse";
+    r.picker.draw = Draw::gumbel32;
+  });
   add("first_hitting", [](SampleRequest& r) { r.sampler = "first_hitting"; });
   add("confidence maxprob", [](SampleRequest& r) { r.sampler = "confidence"; });
   add("confidence margin remask cosine", [](SampleRequest& r) {
@@ -96,9 +100,10 @@ std::vector<Case> cases() {
     r.remask = true;
     r.k_schedule = "cosine";
   });
-  add("confidence entropy", [](SampleRequest& r) {
+  add("confidence entropy gumbel64", [](SampleRequest& r) {
     r.sampler = "confidence";
     r.confidence = "entropy";
+    r.picker.draw = Draw::gumbel64;
   });
   add("semi_ar ancestral", [](SampleRequest& r) {
     r.sampler = "semi_ar";

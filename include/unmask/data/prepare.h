@@ -17,7 +17,9 @@ namespace unmask {
 inline constexpr const char* kDataMeta = "meta.json";
 
 struct PrepareOptions {
-  std::vector<std::filesystem::path> inputs;
+  std::vector<std::filesystem::path> inputs;       // split by val_fraction / test_fraction
+  std::vector<std::filesystem::path> val_inputs;   // wholly validation (a corpus's own split, e.g. OWT's last 100k)
+  std::vector<std::filesystem::path> test_inputs;  // wholly test (e.g. LM1B's test split)
   CorpusOptions corpus;
   std::filesystem::path tokenizer;        // tokenizer directory
   std::filesystem::path out;

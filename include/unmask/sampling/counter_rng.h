@@ -35,6 +35,11 @@ inline double counter_uniform(std::uint64_t key, std::uint64_t salt, std::uint64
   return static_cast<double>(splitmix64((key ^ salt) + index * 0x9E3779B97F4A7C15ULL) >> 11) * 0x1.0p-53;
 }
 
+// (R, count) uniforms of the SplitMix64 streams seeded with keys (R) int64:
+// float64 with 53 bits (u = ⌊bits / 2^11⌋ · 2^-53), or float32 with 24 bits
+// (⌊bits / 2^40⌋ · 2^-24, what torch.rand gives in float32).
+at::Tensor stream_uniform(const at::Tensor& keys, std::int64_t count, at::ScalarType dtype);
+
 class CounterRng {
  public:
   // One key per sample, kept as an (N) int64 tensor on `device`.

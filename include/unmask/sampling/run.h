@@ -31,6 +31,7 @@ struct SampleCliRequest {
   bool mask_bos = false;               // true: BOS starts masked (else sample.mask_bos)
   bool cuda_graph = false;             // capture the denoiser call in a CUDA graph (CUDA only)
   bool no_kv_cache = false;            // bd3lm/ar: recompute the prefix every call
+  std::string draw = "exact";          // exact | gumbel64 | gumbel32 (token_picker.h)
   bool show_steps = false;             // print the canvas of the first sample after every step (stderr)
 };
 

@@ -10,13 +10,27 @@
 
 #include <ATen/core/Tensor.h>
 
+#include <string>
+
 namespace unmask {
+
+// How a categorical draw turns random numbers into a token.
+//  exact:    the float64 inverse CDF, one uniform per row (the default);
+//  gumbel64: Gumbel-max over the row with V float64 uniforms, MDLM's
+//            `_sample_categorical` in float64 (the same distribution as exact);
+//  gumbel32: the same in float32, as the Python stacks ran it before Zheng et
+//            al.: -log(u) ≥ 2^-24 caps the noise near 16.6, so an outcome more
+//            than e^16.6 less likely than the best one is never drawn. Kept
+//            to reproduce that effect (docs/RESULTS.md), not for use.
+enum class Draw { exact, gumbel64, gumbel32 };
+Draw parse_draw(const std::string& name);  // "exact" | "gumbel64" | "gumbel32", else an Error listing them
 
 struct PickerOptions {
   double temperature = 1.0;
   std::int64_t top_k = 0;  // 0 = off
   double top_p = 1.0;      // 1 = off
   bool greedy = false;
+  Draw draw = Draw::exact;
 };
 
 class TokenPicker {
@@ -29,6 +43,8 @@ class TokenPicker {
   // keeps them <= 0, e.g. a reverse step's joint) → (R) int64, given (R)
   // float64 uniforms in [0, 1); greedy: the argmax.
   at::Tensor draw(const at::Tensor& log_probs, const at::Tensor& u) const;
+  // The same for log-probabilities already filtered by log_probs().
+  at::Tensor draw_filtered(const at::Tensor& filtered, const at::Tensor& u) const;
   const PickerOptions& options() const { return options_; }
   // Temperature 1, no top-k, no top-p: log_probs would only renormalise.
   bool identity() const { return options_.temperature == 1.0 && options_.top_k == 0 && options_.top_p >= 1.0; }

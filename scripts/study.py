@@ -142,6 +142,7 @@ class Study:
                 overrides["train.eval_every"] = max(1, self.args.steps // 2)
                 overrides["sample.num"] = self.args.num
                 overrides["sample.steps"] = 8
+                overrides["train.val_batches"] = 1
             if init:
                 overrides["init.from"] = str(self.out / init)
             cmd = [self.unmask, "train", "--config", ROOT / "configs" / "study.json", "--out", run_dir]
@@ -223,7 +224,8 @@ class Study:
         self.pool(lambda n: self.sweep(n, SWEEP_STEPS), [best, "bd3lm-4"])
         # Zheng et al.: MDLM's reverse step with [MASK] as an outcome (--filter reverse), many steps, and the
         # categorical draw by Gumbel-max in float32 vs float64 (and unmask's exact inverse CDF).
-        self.pool(lambda d: self.sweep("mdlm", [DRAW_STEPS], tag=f"draw-{d}-",
+        draw_steps = 64 if self.args.quick else DRAW_STEPS
+        self.pool(lambda d: self.sweep("mdlm", [draw_steps], tag=f"draw-{d}-",
                                        extra=["--sampler", "cached", "--filter", "reverse", "--draw", d]),
                   DRAWS)
         (self.out / "provenance.json").write_text(json.dumps(self.prov, indent=1, sort_keys=True) + "\n")
@@ -238,7 +240,8 @@ def main():
     ap.add_argument("--steps", type=int, default=600, help="training steps of every row (batch 32 x 64 tokens)")
     ap.add_argument("--num", type=int, default=64, help="samples per evaluation")
     ap.add_argument("--lanes", type=int, default=2, help="rows trained and evaluated at once (one thread each)")
-    ap.add_argument("--quick", action="store_true", help="20 steps, 8 samples, 64 test rows: checks every step")
+    ap.add_argument("--quick", action="store_true",
+                    help="20 steps, 8 samples, 64 test rows, 64-step draw comparison: checks that every step runs")
     ap.add_argument("--fresh", action="store_true", help="delete --out first")
     args = ap.parse_args()
     if args.quick:

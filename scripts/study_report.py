@@ -17,7 +17,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from study import ROWS, DISCRETE, SWEEP_STEPS, DRAWS, DRAW_STEPS, EVAL_ROWS  # noqa: E402
+from study import ROWS, DISCRETE, SWEEP_STEPS, DRAWS, DRAW_STEPS, EVAL_ROWS, PPL_SEEDS  # noqa: E402
 
 BEGIN, END = "<!-- study:begin -->", "<!-- study:end -->"
 
@@ -142,7 +142,7 @@ def main():
                  f"BLEU (DiffusionBERT protocol, against all test documents), self-BLEU, gen-perplexity (under the "
                  f"`ar` row) and entropy of {reports['mdlm']['sampling']['num']} samples of "
                  f"{reports['mdlm']['sampling']['length']} tokens, ancestral with {reports['mdlm']['sampling']['steps']} "
-                 "steps (BD3-LM: the same sampler per block, as many steps per block as the block has tokens; AR: "
+                 "steps (BD3-LM: ancestral with that many steps in every block, block by block with the KV cache; AR: "
                  "left to right).")
     lines += ["", "| row | what it is | test ELBO ppl (± SE) | nats/token | BLEU-4 | self-BLEU-4 | gen-ppl | entropy | "
               "train s |", "|---|---|---|---|---|---|---|---|---|"]
@@ -161,7 +161,7 @@ def main():
                      f"{fmt(r['diversity']['entropy'], 3)} | {fmt(train_seconds(study, name), 0)} |")
     lines.append("")
     lines.append("SE: continuous-time rows (MDLM, BD3-LM) from 4 Monte-Carlo rounds over t; discrete-time rows "
-                 f"(T = 1000, every 40th step of the chain, `eval.stride`) from {len([1, 2, 3])} seeds of the mask "
+                 f"(T = 1000, the chain of every {cfg['eval']['stride']}th step, `eval.stride`) from {len(PPL_SEEDS)} seeds of the mask "
                  "draws; the ppl column's ± is exp(nats) × SE. MLM and RoBERTa-diffusion have no likelihood bound.")
 
     # -- orderings ---------------------------------------------------------------------------
@@ -198,11 +198,12 @@ def main():
             mono = all(x >= y for x, y in zip(g, g[1:]))
             checks.append(f"more steps lower gen-perplexity (`{name}`): **{'holds' if mono else 'not monotone'}** (" +
                           ", ".join(f"{s}: {r['gen_ppl']:,.1f}" for s, r in pts) + ")")
-    draws = {}
+    draws, draw_steps = {}, DRAW_STEPS
     for d in DRAWS:
-        f = study / "mdlm" / f"draw-{d}-{DRAW_STEPS}.genppl.json"
-        if f.exists():
-            draws[d] = load(f)
+        found = sorted((study / "mdlm").glob(f"draw-{d}-*.genppl.json"))
+        if found:
+            draws[d] = load(found[0])
+            draw_steps = int(found[0].name.split("-")[-1].split(".")[0])
     if "gumbel32" in draws and "gumbel64" in draws:
         e32, e64 = draws["gumbel32"]["entropy"], draws["gumbel64"]["entropy"]
         checks.append(f"float64 instead of float32 Gumbel noise raises entropy: **{'holds' if e64 > e32 else 'does not hold'}** "
@@ -218,8 +219,14 @@ def main():
         for s, r in pts:
             lines.append(f"| `{name}` | {s} | {r['gen_ppl']:,.1f} | {r['entropy']:.3f} | "
                          f"{r['diversity']['corpus']['distinct_4']:.3f} |")
+    lines += ["", "Samples at each step count (the first of 64, cut at 160 characters):", ""]
+    for name, pts in sweeps.items():
+        for s, _ in pts:
+            first = json.loads((study / name / f"steps{s}.jsonl").read_text().splitlines()[0])["text"]
+            first = " ".join(first.split())
+            lines.append(f"- `{name}`, {s} steps: {first[:160]}{'…' if len(first) > 160 else ''}")
     if draws:
-        lines += ["", f"### Categorical draws (`mdlm`, `cached` sampler, {DRAW_STEPS} steps, `--filter reverse`)", "",
+        lines += ["", f"### Categorical draws (`mdlm`, `cached` sampler, {draw_steps} steps, `--filter reverse`)", "",
                   "| `--draw` | gen-ppl | entropy |", "|---|---|---|"]
         for d, r in draws.items():
             lines.append(f"| `{d}` | {r['gen_ppl']:,.1f} | {r['entropy']:.3f} |")

@@ -67,6 +67,9 @@ def common_args(ap, default_tokenizer):
     ap.add_argument("--threads", type=int, default=0, help="tokenizer threads of unmask data prepare (0 = all)")
     ap.add_argument("--overwrite", action="store_true", help="replace an existing --out")
     ap.add_argument("--cache-dir", help="HF datasets cache (default: HF_DATASETS_CACHE or ~/.cache/huggingface)")
+    ap.add_argument("--revision", help="Hub revision of the dataset, e.g. refs/convert/parquet (the Hub's parquet "
+                                       "export of a dataset that only has a loading script, which datasets >= 4 "
+                                       "no longer runs)")
 
 
 def check_common(args):
@@ -90,6 +93,9 @@ def load(name_or_builder, cache_dir, **kwargs):
     try:
         return datasets.load_dataset(name_or_builder, cache_dir=cache_dir, **kwargs)
     except Exception as e:  # datasets raises many types; one line says which input failed
+        if "scripts are no longer supported" in str(e):
+            fail(f"{name_or_builder} on the Hub is a loading script, which this datasets version does not run: "
+                 "pass --revision refs/convert/parquet (the Hub's parquet export) or the local files")
         fail(f"cannot load {name_or_builder} {kwargs.get('data_files', '')}: {type(e).__name__}: "
              f"{str(e).splitlines()[0] if str(e) else ''}")
 

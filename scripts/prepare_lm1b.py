@@ -40,7 +40,7 @@ def main():
                 pc.fail(f"no such file: {f}")
         ds = pc.load("text", args.cache_dir, data_files={"train": args.train_files, "test": args.test_files})
     else:
-        ds = pc.load(args.dataset, args.cache_dir)
+        ds = pc.load(args.dataset, args.cache_dir, revision=args.revision)
     for split in ("train", "test"):
         if split not in ds:
             pc.fail(f"{args.dataset} has no '{split}' split (it has {', '.join(ds)})")

@@ -45,7 +45,7 @@ def main():
             pc.fail("--files must all be .parquet or all .jsonl/.json")
         ds = pc.load(kinds.pop(), args.cache_dir, data_files=args.files, split="train")
     else:
-        ds = pc.load(args.dataset, args.cache_dir, split="train")
+        ds = pc.load(args.dataset, args.cache_dir, split="train", revision=args.revision)
     n = len(ds)
     if args.holdout >= n:
         pc.fail(f"--holdout {args.holdout} leaves no training documents (the corpus has {n})")

@@ -53,24 +53,35 @@ TEST(TokenPicker, TopKAndTopPKeepExactlyTheRightSupport) {
   EXPECT_THROW(TokenPicker{bad}, Error);
 }
 
+// n rows of the distribution p = {0.6, 0.3, 0.099, 0.001} as logits, one
+// uniform per row from a counter stream, and the χ² statistic of drawn ids.
+struct FourWay {
+  std::vector<double> p = {0.6, 0.3, 0.099, 0.001};
+  at::Tensor logits, u;  // (n, 4) float64, (n) float64
+  explicit FourWay(std::int64_t n) {
+    logits = torch::log(torch::tensor(p, torch::kFloat64)).unsqueeze(0).expand({n, 4});
+    u = CounterRng(std::vector<std::uint64_t>{42}, torch::kCPU).uniform(draw_site(0, 0, 0), n).squeeze(0);
+  }
+  double chi2(const at::Tensor& ids) const {
+    const at::Tensor counts = torch::bincount(ids, {}, 4).to(torch::kFloat64);
+    double sum = 0;
+    for (int v = 0; v < 4; ++v) {
+      const double expected = p[v] * static_cast<double>(u.size(0));
+      sum += std::pow(counts[v].item<double>() - expected, 2) / expected;
+    }
+    return sum;
+  }
+};
+
 // Invariant 7: float64 inverse-CDF draws match the target distribution,
 // including a class of probability 1e-3; the extreme uniforms stay inside the
 // support, and greedy takes the argmax.
 TEST(TokenPicker, Float64InverseCdfFrequenciesMatchTheDistribution) {
-  const std::vector<double> p = {0.6, 0.3, 0.099, 0.001};
-  const std::int64_t n = 200000;
-  const at::Tensor logits = torch::log(torch::tensor(p, torch::kFloat64)).unsqueeze(0).expand({n, 4});
-  const CounterRng rng(std::vector<std::uint64_t>{42}, torch::kCPU);
-  const at::Tensor u = rng.uniform(draw_site(0, 0, 0), n).squeeze(0);  // (n)
+  const FourWay four(200000);
+  const at::Tensor &logits = four.logits, &u = four.u;
   const at::Tensor ids = TokenPicker(PickerOptions{}).draw(logits, u);
-  const at::Tensor counts = torch::bincount(ids, {}, 4).to(torch::kFloat64);
-  double chi2 = 0;
-  for (int v = 0; v < 4; ++v) {
-    const double expected = p[v] * n;
-    chi2 += std::pow(counts[v].item<double>() - expected, 2) / expected;
-  }
-  EXPECT_LT(chi2, 16.27);  // χ²(3 dof) at the 0.001 level
-  EXPECT_NEAR(counts[3].item<double>(), 200.0, 4 * std::sqrt(200.0));
+  EXPECT_LT(four.chi2(ids), 16.27);  // χ²(3 dof) at the 0.001 level
+  EXPECT_NEAR((ids == 3).sum().item<double>(), 200.0, 4 * std::sqrt(200.0));
   // u = 0 and the largest u below 1: the first and the last token of positive
   // mass, never one outside the support (top-k 2 keeps {0, 1}; a −inf tail).
   PickerOptions top2;
@@ -92,19 +103,13 @@ TEST(TokenPicker, Float64InverseCdfFrequenciesMatchTheDistribution) {
 // best is never drawn in float32, while the exact draw reaches it at the
 // uniforms that map there. The float32 uniforms are multiples of 2^-24 below 1.
 TEST(TokenPicker, GumbelDrawsFollowTheDistributionAndFloat32TruncatesTheTail) {
-  const std::vector<double> p = {0.6, 0.3, 0.099, 0.001};
-  const std::int64_t n = 100000;
-  const at::Tensor logits = torch::log(torch::tensor(p, torch::kFloat64)).unsqueeze(0).expand({n, 4});
-  const CounterRng rng(std::vector<std::uint64_t>{42}, torch::kCPU);
-  const at::Tensor u = rng.uniform(draw_site(0, 0, 0), n).squeeze(0);  // (n)
+  const FourWay four(100000);
+  const at::Tensor &logits = four.logits, &u = four.u;
   for (const Draw draw : {Draw::gumbel64, Draw::gumbel32}) {
     PickerOptions o;
     o.draw = draw;
     const at::Tensor ids = TokenPicker(o).draw(logits, u);
-    const at::Tensor counts = torch::bincount(ids, {}, 4).to(torch::kFloat64);
-    double chi2 = 0;
-    for (int v = 0; v < 4; ++v) chi2 += std::pow(counts[v].item<double>() - p[v] * n, 2) / (p[v] * n);
-    EXPECT_LT(chi2, 16.27) << "draw " << static_cast<int>(draw);
+    EXPECT_LT(four.chi2(ids), 16.27) << "draw " << static_cast<int>(draw);
     // The same u, the same token: a row's noise is a function of its own uniform.
     EXPECT_TRUE(torch::equal(TokenPicker(o).draw(logits.narrow(0, 5, 3), u.narrow(0, 5, 3)), ids.narrow(0, 5, 3)));
   }
@@ -118,7 +123,8 @@ TEST(TokenPicker, GumbelDrawsFollowTheDistributionAndFloat32TruncatesTheTail) {
   tail.select(1, 0).fill_(0.0);
   PickerOptions o32;
   o32.draw = Draw::gumbel32;
-  const at::Tensor u_rows = rng.uniform(draw_site(0, 1, 0), rows).squeeze(0);
+  const CounterRng rng(std::vector<std::uint64_t>{42}, torch::kCPU);
+  const at::Tensor u_rows = rng.uniform(draw_site(0, 1, 0), rows).squeeze(0);  // (rows)
   EXPECT_EQ((TokenPicker(o32).draw(tail, u_rows) != 0).sum().item<std::int64_t>(), 0);
   const at::Tensor high_u = torch::tensor({0.9999995, 1.0 - 0x1.0p-53}, torch::kFloat64);
   EXPECT_TRUE((TokenPicker(PickerOptions{}).draw(tail.narrow(0, 0, 2), high_u) > 0).all().item<bool>());

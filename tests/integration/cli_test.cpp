@@ -200,6 +200,12 @@ TEST(Cli, BadCorpusInputsFailCleanly) {
   r = run_unmask({"data", "prepare", "--input", (dir / "bad.txt").string(), "--tokenizer", (dir / "nope").string(),
                   "--out", (dir / "out").string()});
   expect_one_line_error(r, "tokenizer directory not found");
+  r = run_unmask({"data", "prepare", "--input", (dir / "bad.txt").string(), "--val-input", (dir / "bad.txt").string(),
+                  "--tokenizer", tok, "--out", (dir / "out").string()});  // the default --val-fraction is 0.005
+  expect_one_line_error(r, "--val-input gives the validation split; set --val-fraction 0 or drop --val-input");
+  r = run_unmask({"data", "prepare", "--input", (dir / "bad.txt").string(), "--test-input",
+                  (dir / "missing.txt").string(), "--tokenizer", tok, "--out", (dir / "out").string()});
+  expect_one_line_error(r, "input file not found");
   // None of the failures left an output or a temporary directory behind.
   EXPECT_EQ(list_tree(dir.path()), (std::vector<std::string>{"bad.txt", "empty.txt"}));
   // Replace policy goes through and reports the repair.

@@ -339,6 +339,8 @@ TEST(Sample, BadArgumentsAreClearErrors) {
   EXPECT_NE(r.err.find("--filter reverse draws from the ancestral reverse step"), std::string::npos) << r.err;
   r = run_unmask({"sample", "--checkpoint", ckpt, "--filter", "logits"});
   EXPECT_NE(r.err.find("unknown filter 'logits' (valid: x0, reverse)"), std::string::npos) << r.err;
+  r = run_unmask({"sample", "--checkpoint", ckpt, "--draw", "float32"});
+  EXPECT_NE(r.err.find("unknown draw 'float32' (valid: exact, gumbel64, gumbel32)"), std::string::npos) << r.err;
   r = run_unmask({"sample", "--checkpoint", ckpt, "--block-size", "0"});
   EXPECT_NE(r.err.find("block size must be at least 1"), std::string::npos) << r.err;
   write_text(dir / "empty.txt", "");

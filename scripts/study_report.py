@@ -139,13 +139,15 @@ def main():
                  f"unigram vocabulary of 4,000). Every row: `configs/study.json` (BERT 4 × 256, "
                  f"`pad` rows of {cfg['data']['length']}), {steps} steps of batch {cfg['train']['batch_size']} "
                  f"= {tokens:,} token slots, the same seed. Bounds on the first {EVAL_ROWS} test documents; "
-                 f"BLEU (DiffusionBERT protocol, against all test documents), self-BLEU, gen-perplexity (under the "
+                 f"BLEU (DiffusionBERT protocol: each sample against all test documents, 0–100), self-BLEU (each "
+                 "sample against the other samples); BLEU-2 and self-BLEU-2 the same with bigrams, on text with "
+                 "whitespace collapsed (`test-refs.txt`, `eval-hyps.txt`); gen-perplexity (under the "
                  f"`ar` row) and entropy of {reports['mdlm']['sampling']['num']} samples of "
                  f"{reports['mdlm']['sampling']['length']} tokens, ancestral with {reports['mdlm']['sampling']['steps']} "
                  "steps (BD3-LM: ancestral with that many steps in every block, block by block with the KV cache; AR: "
                  "left to right).")
-    lines += ["", "| row | what it is | test ELBO ppl (± SE) | nats/token | BLEU-4 | self-BLEU-4 | gen-ppl | entropy | "
-              "train s |", "|---|---|---|---|---|---|---|---|---|"]
+    lines += ["", "| row | what it is | test ELBO ppl (± SE) | nats/token | BLEU-4 | self-BLEU-4 | BLEU-2 | "
+              "self-BLEU-2 | gen-ppl | entropy | train s |", "|---|---|---|---|---|---|---|---|---|---|---|"]
     for name, what, _, init in ROWS:
         r = reports[name]
         b = bounds[name]
@@ -156,8 +158,11 @@ def main():
             ppl_cell = f"{math.exp(b[0]):,.1f}" + (" (exact)" if b[2] == "exact" else
                                                  f" ± {math.exp(b[0]) * se:,.1f}" if se is not None else "")
             nats = f"{b[0]:.3f}"
+        b2 = load(study / name / "bleu2.json")["bleu"] if (study / name / "bleu2.json").exists() else None
+        sb2 = load(study / name / "self-bleu2.json")["self_bleu"] if (study / name / "self-bleu2.json").exists() else None
         lines.append(f"| `{name}` | {what} | {ppl_cell} | {nats} | {fmt(r['bleu']['bleu'], 2)} | "
-                     f"{fmt(r['self_bleu']['self_bleu'], 2)} | {fmt((r.get('gen_ppl') or {}).get('gen_ppl'))} | "
+                     f"{fmt(r['self_bleu']['self_bleu'], 2)} | {fmt(b2, 2)} | {fmt(sb2, 2)} | "
+                     f"{fmt((r.get('gen_ppl') or {}).get('gen_ppl'))} | "
                      f"{fmt(r['diversity']['entropy'], 3)} | {fmt(train_seconds(study, name), 0)} |")
     lines.append("")
     lines.append("SE: continuous-time rows (MDLM, BD3-LM) from 4 Monte-Carlo rounds over t; discrete-time rows "

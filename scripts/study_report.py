@@ -17,7 +17,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from study import ROWS, DISCRETE, SWEEP_STEPS, DRAWS, DRAW_STEPS, EVAL_ROWS, PPL_SEEDS  # noqa: E402
+from study import ROWS, DISCRETE, SWEEP_STEPS, DRAWS, DRAW_STEPS, EVAL_ROWS, PPL_SEEDS, PPL_DRAWS  # noqa: E402
 
 BEGIN, END = "<!-- study:begin -->", "<!-- study:end -->"
 
@@ -39,11 +39,37 @@ def nelbo(study, name, report):
         mean = sum(values) / len(values)
         sd = math.sqrt(sum((v - mean) ** 2 for v in values) / (len(values) - 1)) if len(values) > 1 else None
         return mean, (sd / math.sqrt(len(values)) if sd is not None else None), f"{len(values)} seeds"
+    more = study / name / f"ppl-draws{PPL_DRAWS}.json"
+    if more.exists():
+        ppl = load(more)
     return ppl["nelbo_per_token"], ppl.get("std_error"), f"{ppl.get('draws')} draws"
 
 
 def fmt(x, digits=1):
     return "—" if x is None else f"{x:,.{digits}f}"
+
+
+def verdict(a, b):
+    """a < b: holds / reversed / within 2 SE, for (mean, SE) pairs."""
+    se = math.sqrt(a[1] ** 2 + b[1] ** 2)
+    z = (b[0] - a[0]) / se if se > 0 else math.inf
+    return "**holds**" if z > 2 else ("**reversed**" if z < -2 else "**within 2 SE**")
+
+
+def mean_se(values):
+    m = sum(values) / len(values)
+    sd = math.sqrt(sum((v - m) ** 2 for v in values) / (len(values) - 1))
+    return m, sd / math.sqrt(len(values))
+
+
+def mean_log_ppl(report):
+    """(mean, SE) of the per-sample log gen-perplexity of an `eval gen-ppl` report."""
+    return mean_se([math.log(s["ppl"]) for s in report["per_sample"]])
+
+
+def paired(a, b, f):
+    """(mean, SE) of f(b_i) − f(a_i) over the samples of two reports of the same seeds."""
+    return mean_se([f(y) - f(x) for x, y in zip(a["per_sample"], b["per_sample"])])
 
 
 def compare(a, b, label_a, label_b):
@@ -165,7 +191,7 @@ def main():
                      f"{fmt((r.get('gen_ppl') or {}).get('gen_ppl'))} | "
                      f"{fmt(r['diversity']['entropy'], 3)} | {fmt(train_seconds(study, name), 0)} |")
     lines.append("")
-    lines.append("SE: continuous-time rows (MDLM, BD3-LM) from 4 Monte-Carlo rounds over t; discrete-time rows "
+    lines.append(f"SE: continuous-time rows (MDLM, BD3-LM) from {PPL_DRAWS} Monte-Carlo rounds over t; discrete-time rows "
                  f"(T = 1000, the chain of every {cfg['eval']['stride']}th step, `eval.stride`) from {len(PPL_SEEDS)} seeds of the mask "
                  "draws; the ppl column's ± is exp(nats) × SE. MLM and RoBERTa-diffusion have no likelihood bound.")
 
@@ -198,10 +224,14 @@ def main():
             if f.exists():
                 pts.append((s, load(f)))
         sweeps[name] = pts
-        if pts:
-            g = [r["gen_ppl"] for _, r in pts]
-            mono = all(x >= y for x, y in zip(g, g[1:]))
-            checks.append(f"more steps lower gen-perplexity (`{name}`): **{'holds' if mono else 'not monotone'}** (" +
+        if len(pts) >= 2:
+            # Samples i of two step counts share their seed but not their draws: an unpaired comparison
+            # of the mean per-sample log perplexity, fewest vs most steps.
+            (s0, r0), (s1, r1) = pts[0], pts[-1]
+            a = (mean_log_ppl(r1)[0], mean_log_ppl(r1)[1])
+            b = (mean_log_ppl(r0)[0], mean_log_ppl(r0)[1])
+            checks.append(f"more steps lower gen-perplexity (`{name}`, {s1} vs {s0} steps, mean per-sample log "
+                          f"gen-ppl): " + verdict(a, b) + " (gen-ppl " +
                           ", ".join(f"{s}: {r['gen_ppl']:,.1f}" for s, r in pts) + ")")
     draws, draw_steps = {}, DRAW_STEPS
     for d in DRAWS:
@@ -210,10 +240,14 @@ def main():
             draws[d] = load(found[0])
             draw_steps = int(found[0].name.split("-")[-1].split(".")[0])
     if "gumbel32" in draws and "gumbel64" in draws:
-        e32, e64 = draws["gumbel32"]["entropy"], draws["gumbel64"]["entropy"]
-        checks.append(f"float64 instead of float32 Gumbel noise raises entropy: **{'holds' if e64 > e32 else 'does not hold'}** "
-                      f"({e32:.3f} → {e64:.3f} nats; gen-ppl {draws['gumbel32']['gen_ppl']:,.1f} → "
-                      f"{draws['gumbel64']['gen_ppl']:,.1f}; exact inverse CDF: entropy "
+        # Sample i uses the same uniforms under both precisions: a paired comparison.
+        d_h = paired(draws["gumbel32"], draws["gumbel64"], lambda x: x["entropy"])
+        d_l = paired(draws["gumbel32"], draws["gumbel64"], lambda x: math.log(x["ppl"]))
+        checks.append("float64 instead of float32 Gumbel noise raises entropy (paired per sample): " +
+                      verdict((0.0, 0.0), d_h) + f" (entropy {draws['gumbel32']['entropy']:.3f} → "
+                      f"{draws['gumbel64']['entropy']:.3f} nats, +{d_h[0]:.4f} ± {d_h[1]:.4f} per sample; gen-ppl "
+                      f"{draws['gumbel32']['gen_ppl']:,.1f} → {draws['gumbel64']['gen_ppl']:,.1f}, log "
+                      f"{d_l[0]:+.3f} ± {d_l[1]:.3f}: float32 flatters gen-perplexity; the exact inverse CDF: entropy "
                       f"{draws.get('exact', {}).get('entropy', float('nan')):.3f}, gen-ppl "
                       f"{draws.get('exact', {}).get('gen_ppl', float('nan')):,.1f})")
     lines += ["", "### The papers' orderings", ""] + [f"- {c}" for c in checks]

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The small-scale reproduction study, end to end on the CPU (about 75 minutes
+# The small-scale reproduction study, end to end on the CPU (87 minutes
 # on 2 cores): set-up and build, every row trained and evaluated
 # (scripts/study.py), then docs/RESULTS.md's tables, orderings and plots
 # (scripts/study_report.py). An interrupted study continues where it stopped;

@@ -143,7 +143,12 @@ def staging(args):
     return work
 
 
-def finish(args, work, summary, next_steps):
+def prepare_and_finish(args, work, fmt, counts, next_steps, val=None, test=None):
+    """`unmask data prepare` of work/train.<fmt> (+ val/test files); prints its summary with the staged
+    example counts, then what to run next; removes the staged text unless --keep-text."""
+    train = work / ("train.txt" if fmt == "lines" else "train.jsonl")
+    summary = unmask_prepare(args, fmt, train, val=val, test=test)
+    summary["staged_examples"] = counts
     if not args.keep_text:
         shutil.rmtree(work, ignore_errors=True)
     print(json.dumps(summary))

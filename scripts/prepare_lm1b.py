@@ -52,11 +52,10 @@ def main():
         # One sentence per line: a stray newline inside a sentence would split it.
         counts[split] = pc.write_atomic(work / f"{split}.txt",
                                         (detok(t.strip()).replace("\n", " ") for t in pc.texts(ds[split])))
-    summary = pc.unmask_prepare(args, "lines", work / "train.txt", val=work / "test.txt", test=work / "test.txt")
-    summary["sentences"] = counts
-    pc.finish(args, work, summary,
-              f"LM1B ready in {args.out}: train with configs/lm1b-mdlm.json (pad rows of 128) or "
-              "--set data.mode=wrap (the packed rows of BD3-LM Table 3); evaluate with --split test.")
+    pc.prepare_and_finish(args, work, "lines", counts,
+                          f"LM1B ready in {args.out}: train with configs/lm1b-mdlm.json (pad rows of 128) or "
+                          "--set data.mode=wrap (the packed rows of BD3-LM Table 3); evaluate with --split test.",
+                          val=work / "test.txt", test=work / "test.txt")
 
 
 if __name__ == "__main__":

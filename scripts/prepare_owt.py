@@ -56,11 +56,9 @@ def main():
         "train": pc.write_atomic(work / "train.jsonl", (json.dumps({"text": t}) for t in pc.texts(train))),
         "val": pc.write_atomic(work / "val.jsonl", (json.dumps({"text": t}) for t in pc.texts(val))),
     }
-    summary = pc.unmask_prepare(args, "jsonl", work / "train.jsonl", val=work / "val.jsonl")
-    summary["documents"] = counts
-    pc.finish(args, work, summary,
-              f"OpenWebText ready in {args.out}: train with configs/owt-mdlm.json (wrap rows of 1024); "
-              "evaluate with --split val.")
+    pc.prepare_and_finish(args, work, "jsonl", counts,
+                          f"OpenWebText ready in {args.out}: train with configs/owt-mdlm.json (wrap rows of 1024); "
+                          "evaluate with --split val.", val=work / "val.jsonl")
 
 
 if __name__ == "__main__":

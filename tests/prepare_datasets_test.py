@@ -83,7 +83,7 @@ def main():
               f"lm1b train tokens {splits['train']['tokens']} != HF {tokens_of(wordpiece, want_train)}")
         check(splits["test"]["tokens"] == tokens_of(wordpiece, want_test) == splits["val"]["tokens"],
               "lm1b test tokens differ from HF tokenizers' encoding of the detokenized heldout text")
-        check(json.loads(r.stdout)["sentences"] == {"train": 7, "test": 2}, f"lm1b summary {r.stdout}")
+        check(json.loads(r.stdout)["staged_examples"] == {"train": 7, "test": 2}, f"lm1b summary {r.stdout}")
 
         # ---- OpenWebText ----
         import pyarrow as pa

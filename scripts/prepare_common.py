@@ -132,9 +132,7 @@ def unmask_prepare(args, fmt, train, val=None, test=None):
         cmd.append("--overwrite")
     print("$ " + " ".join(cmd), file=sys.stderr)
     r = subprocess.run(cmd, stdout=subprocess.PIPE, text=True)
-    if r.returncode != 0:
-        sys.exit(r.returncode)
-    return json.loads(r.stdout)
+    return json.loads(r.stdout) if r.returncode == 0 else r.returncode
 
 
 def staging(args):
@@ -148,9 +146,11 @@ def prepare_and_finish(args, work, fmt, counts, next_steps, val=None, test=None)
     example counts, then what to run next; removes the staged text unless --keep-text."""
     train = work / ("train.txt" if fmt == "lines" else "train.jsonl")
     summary = unmask_prepare(args, fmt, train, val=val, test=test)
-    summary["staged_examples"] = counts
-    if not args.keep_text:
+    if not args.keep_text:  # failed or not: unmask wrote --out atomically, or nothing
         shutil.rmtree(work, ignore_errors=True)
+    if isinstance(summary, int):
+        sys.exit(summary)  # unmask printed its one-line error
+    summary["staged_examples"] = counts
     print(json.dumps(summary))
     print(next_steps, file=sys.stderr)
 

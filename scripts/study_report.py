@@ -36,9 +36,7 @@ def nelbo(study, name, report):
     if name in DISCRETE:
         values = [ppl["nelbo_per_token"]] + [load(f)["nelbo_per_token"]
                                              for f in sorted((study / name).glob("ppl-seed*.json"))]
-        mean = sum(values) / len(values)
-        sd = math.sqrt(sum((v - mean) ** 2 for v in values) / (len(values) - 1)) if len(values) > 1 else None
-        return mean, (sd / math.sqrt(len(values)) if sd is not None else None), f"{len(values)} seeds"
+        return (*mean_se(values), f"{len(values)} seeds") if len(values) > 1 else (values[0], None, "1 seed")
     more = study / name / f"ppl-draws{PPL_DRAWS}.json"
     if more.exists():
         ppl = load(more)
@@ -76,12 +74,9 @@ def compare(a, b, label_a, label_b):
     """Says whether bound a < bound b holds, with z = (b − a) / √(se_a² + se_b²)."""
     if a is None or b is None:
         return f"{label_a} < {label_b}: not measured"
-    diff = b[0] - a[0]
-    se = math.sqrt((a[1] or 0) ** 2 + (b[1] or 0) ** 2)
-    z = diff / se if se > 0 else math.inf
-    verdict = "holds" if z > 2 else ("reversed" if z < -2 else "within 2 SE")
-    return (f"{label_a} < {label_b}: **{verdict}** ({a[0]:.3f} vs {b[0]:.3f} nats/token, "
-            f"difference {diff:+.3f} ± {se:.3f})")
+    a, b = (a[0], a[1] or 0.0), (b[0], b[1] or 0.0)
+    return (f"{label_a} < {label_b}: {verdict(a, b)} ({a[0]:.3f} vs {b[0]:.3f} nats/token, "
+            f"difference {b[0] - a[0]:+.3f} ± {math.hypot(a[1], b[1]):.3f})")
 
 
 def metrics(study, name):

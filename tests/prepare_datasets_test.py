@@ -123,7 +123,14 @@ def main():
             lines = r.stderr.strip().splitlines()
             check(r.returncode == 2 and len(lines) == 1 and message in lines[0],
                   f"error for {message!r}: rc {r.returncode}, stderr {r.stderr!r}")
-        check(not any((tmp / f"e{i}").exists() for i in range(1, 5)), "an error left an output behind")
+        # unmask data prepare itself fails (a directory that holds no tokenizer): its exit status, its
+        # error line, and neither --out nor the staged text left behind.
+        (tmp / "not-a-tokenizer").mkdir()
+        r = run([ROOT / "scripts" / "prepare_owt.py", "--out", tmp / "e5", "--tokenizer", tmp / "not-a-tokenizer",
+                 "--unmask", unmask, "--files", tmp / "owt-00000.parquet", "--holdout", 3], expect_ok=False)
+        check(r.returncode != 0 and "unmask: error:" in r.stderr, f"failed prepare: rc {r.returncode}, {r.stderr!r}")
+        check(not (tmp / "e5.text").exists(), "a failed unmask data prepare left the staged text behind")
+        check(not any((tmp / f"e{i}").exists() for i in range(1, 6)), "an error left an output behind")
 
     if failures:
         raise SystemExit(f"{len(failures)} check(s) failed")

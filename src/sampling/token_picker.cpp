@@ -30,6 +30,17 @@ at::Tensor search(const at::Tensor& cdf, const at::Tensor& target_unclamped) {
 
 constexpr std::int64_t kBlock = 64;  // tokens per block of the two-level search
 
+// MDLM `_sample_categorical` (diffusion.py): argmax of p / (1e-10 − log(U + 1e-10))
+// with U uniform over (R, V) in the given precision. The V uniforms of a row
+// come from a SplitMix64 stream keyed by the row's own uniform u (its 53 bits),
+// so sample i stays the same whatever the batch.
+at::Tensor gumbel_max(const at::Tensor& lp, const at::Tensor& u, at::ScalarType dtype) {
+  const at::Tensor keys = u.mul(0x1.0p53).to(torch::kLong);                  // (R)
+  const at::Tensor noise = stream_uniform(keys, lp.size(-1), dtype);          // (R, V)
+  const at::Tensor gumbel_norm = 1e-10 - (noise + 1e-10).log();              // (R, V)
+  return (lp.to(dtype).exp() / gumbel_norm).argmax(-1);
+}
+
 }  // namespace
 
 // Two levels, so that the float64 work is on V/64 block masses and one block
@@ -69,17 +80,6 @@ at::Tensor TokenPicker::log_probs(const at::Tensor& logits) const {
     lp = lp.masked_fill(torch::zeros_like(drop_sorted).scatter(-1, order, drop_sorted), ninf);
   }
   return lp - torch::logsumexp(lp, -1, true);
-}
-
-// MDLM `_sample_categorical` (diffusion.py): argmax of p / (1e-10 − log(U + 1e-10))
-// with U uniform over (R, V) in the given precision. The V uniforms of a row
-// come from a SplitMix64 stream keyed by the row's own uniform u (its 53 bits),
-// so sample i stays the same whatever the batch.
-at::Tensor gumbel_max(const at::Tensor& lp, const at::Tensor& u, at::ScalarType dtype) {
-  const at::Tensor keys = u.mul(0x1.0p53).to(torch::kLong);                  // (R)
-  const at::Tensor noise = stream_uniform(keys, lp.size(-1), dtype);          // (R, V)
-  const at::Tensor gumbel_norm = 1e-10 - (noise + 1e-10).log();              // (R, V)
-  return (lp.to(dtype).exp() / gumbel_norm).argmax(-1);
 }
 
 Draw parse_draw(const std::string& name) {

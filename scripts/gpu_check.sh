@@ -223,11 +223,12 @@ sample() {  # OUT.jsonl [args]...
   um sample --checkpoint "$WORK/tiny" --num 4 --length 64 --steps 32 --seed 3 --device "$DEV" --out "$out" "$@"
 }
 
-# Same seed, same tokens: with and without --cuda-graph on CUDA; on the CPU
-# (where the CLI refuses --cuda-graph) two plain runs instead.
+# Same seed, same tokens: with and without --cuda-graph on CUDA (whole steps
+# replayed for ancestral, confidence, first_hitting; the denoiser call for
+# semi_ar); on the CPU (where the CLI refuses --cuda-graph) two plain runs instead.
 step_sample() {
   local verdict s name
-  for s in ancestral semi_ar; do
+  for s in ancestral semi_ar confidence first_hitting; do
     sample "$WORK/$s-a.jsonl" --sampler "$s" --block-size 16
     if [[ "$DEV" == cuda ]]; then
       name="sample $s with and without --cuda-graph: same tokens"

@@ -74,15 +74,23 @@ step_sampling_speed() {
 
 # The batched sampling step: s/sample of the tiny DiT as the batch grows
 # (one launch sequence per step whatever N is, so s/sample should fall with N).
+# On CUDA also with --cuda-graph (the whole step replayed) at the smallest and
+# largest N.
 step_sampling_batch() {
-  local s n out sps nfe count
+  local s n out sps nfe count graph extra
   for s in ancestral confidence first_hitting; do
     for n in "${SAMPLE_BATCHES[@]}"; do
-      out="$WORK/batch-$s-$n.jsonl"
-      um sample --checkpoint "$WORK/tiny" --num "$n" --length 64 --steps 32 --sampler "$s" --seed 1 --device "$DEV" \
-        --out "$out"
-      read -r sps nfe count <<<"$("${HELP[@]}" seconds-per-sample "$out")"
-      measure "sampling s/sample, $s, tiny DiT, N = $count" "$sps" "L = 64, 32 steps, $nfe network calls, $DEV; first-call warm-up included"
+      for graph in 0 1; do
+        ((graph)) && { [[ "$DEV" == cuda ]] || continue; [[ $n == "${SAMPLE_BATCHES[0]}" || $n == "${SAMPLE_BATCHES[-1]}" ]] || continue; }
+        extra=()
+        ((graph)) && extra=(--cuda-graph)
+        out="$WORK/batch-$s-$n-$graph.jsonl"
+        um sample --checkpoint "$WORK/tiny" --num "$n" --length 64 --steps 32 --sampler "$s" --seed 1 --device "$DEV" \
+          --out "$out" "${extra[@]}"
+        read -r sps nfe count <<<"$("${HELP[@]}" seconds-per-sample "$out")"
+        measure "sampling s/sample, $s$( ((graph)) && echo " --cuda-graph"), tiny DiT, N = $count" "$sps" \
+          "L = 64, 32 steps, $nfe network calls, $DEV; first-call warm-up (and graph capture) included"
+      done
     done
   done
 }

@@ -43,7 +43,8 @@ void add_sample_command(CLI::App& app) {
   cmd->add_option("--out", r->out, "write JSONL (text, ids, seed, sampler, steps, nfe, seconds) instead of text");
   cmd->add_option("--device", r->device, "auto | cpu | cuda")->capture_default_str();
   cmd->add_flag("--cuda-graph", r->cuda_graph,
-                "capture the denoiser call in a CUDA graph and replay it every step (CUDA only)");
+                "replay from a CUDA graph the whole step (ancestral, confidence, first_hitting) or the denoiser call "
+                "(cached, semi_ar) (CUDA only)");
   cmd->add_flag("--no-kv-cache", r->no_kv_cache,
                 "bd3lm and ar: recompute the finished prefix every call instead of attending to its cached keys and "
                 "values (the same tokens, slower)");

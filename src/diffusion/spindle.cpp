@@ -45,8 +45,14 @@ at::Tensor SpindleSchedule::alpha(const at::Tensor& t) const { return 1 - t; }
 
 at::Tensor SpindleSchedule::loss_weight(const at::Tensor& t) const { return 1 / t; }
 
+const at::Tensor& SpindleSchedule::weights_on(const at::Device& device) const {
+  if (weights_.device() == device) return weights_;
+  if (!device_weights_.defined() || device_weights_.device() != device) device_weights_ = weights_.to(device);
+  return device_weights_;
+}
+
 at::Tensor SpindleSchedule::token_alpha(const at::Tensor& t, const at::Tensor& x0, const at::Tensor& pad_mask) const {
-  const at::Tensor w = weights_.to(x0.device()).index_select(0, x0.reshape(-1)).view(x0.sizes());  // (B, L)
+  const at::Tensor w = weights_on(x0.device()).index_select(0, x0.reshape(-1)).view(x0.sizes());  // (B, L)
   at::Tensor real = pad_mask.defined() ? pad_mask.to(w.scalar_type()) : torch::ones_like(w);
   const at::Tensor mean = (w * real).sum(1, true) / real.sum(1, true).clamp_min(1);  // (B, 1)
   const at::Tensor centred = (w - mean) * real;                                       // w̃, 0 at padding

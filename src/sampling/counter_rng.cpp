@@ -50,4 +50,14 @@ at::Tensor CounterRng::uniform(std::uint64_t salt, std::int64_t count) const {
   return stream_uniform(keys_.bitwise_xor(as_signed(salt)), count, torch::kFloat64);  // (N, count)
 }
 
+at::Tensor CounterRng::uniform(const at::Tensor& salt, std::int64_t count) const {
+  return stream_uniform(keys_.bitwise_xor(salt), count, torch::kFloat64);  // (N, count)
+}
+
+at::Tensor CounterRng::site_table(std::int64_t phase, std::int64_t steps, std::int64_t draw) const {
+  std::vector<std::int64_t> salts;
+  for (std::int64_t k = 0; k < steps; ++k) salts.push_back(as_signed(draw_site(phase, k, draw)));
+  return torch::tensor(salts, torch::kLong).to(keys_.device());  // (S)
+}
+
 }  // namespace unmask

@@ -189,12 +189,20 @@ SampleResult run_sampler(BackboneImpl& model, const Objective& objective, const 
   auto forward = [&model, &special](const at::Tensor& xt, const at::Tensor& cond) {
     return log_probs_without_mask(model.forward(xt, cond, at::Tensor()), special.mask);
   };
-  std::unique_ptr<sampling::GraphedForward> graphed;
-  if (r.cuda_graph) graphed = std::make_unique<sampling::GraphedForward>(forward);
+  // --cuda-graph: a strategy whose step is one fixed sequence of device
+  // operations replays the whole step; the others (cached, semi_ar) replay
+  // the denoiser call.
+  const bool whole_steps = r.cuda_graph && (r.sampler == "ancestral" || r.sampler == "first_hitting" ||
+                                            r.sampler == "confidence");
+  std::unique_ptr<sampling::CudaGraphed> graphed;
+  if (r.cuda_graph && !whole_steps)
+    graphed = std::make_unique<sampling::CudaGraphed>(
+        [&forward](const std::vector<at::Tensor>& in) { return std::vector<at::Tensor>{forward(in[0], in[1])}; });
   sampling::Denoiser d{objective, schedule, special, r, picker, rng, out, r.dense_draws || !device.is_cpu(), check_every};
+  d.graph_steps = whole_steps;
   d.network = [&](const at::Tensor& xt, const at::Tensor& t) {
     const at::Tensor cond = objective.time_condition(t).to(device);
-    return graphed ? (*graphed)(xt, cond) : forward(xt, cond);
+    return graphed ? (*graphed)({xt, cond})[0] : forward(xt, cond);
   };
   d.notify = [&](const at::Tensor& canvas_now) {
     if (r.on_step) r.on_step(canvas_now);

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "positions.h"
+#include "step_runner.h"
 
 namespace unmask::sampling {
 namespace {
@@ -28,24 +29,23 @@ double alpha_at(const NoiseSchedule& schedule, double t) {
 
 // (N, L) float64 on the canvas's device: the probability that a position
 // masked at t is revealed by s < t, (α_s − α_t)/(1 − α_t) (MDLM Eq. 7 / D3PM
-// absorbing posterior), `shared` when α does not depend on the token. Under
-// the spindle schedule α depends on the token, which a masked position does
-// not know yet: as DiffusionBERT's sampler does (`diffusion_word_freq.py`
-// noise_fn: word weights of q0.argmax), the weights come from the current
-// prediction x̂0 = argmax p_θ(x0 | x_t) at masked positions and from the canvas
-// elsewhere, centred over the row's non-[PAD] tokens, and the per-token
-// posterior (α_s^i − α_t^i)/(1 − α_t^i) is exact for those weights (DESIGN.md §5).
-at::Tensor reveal_probability(const Denoiser& d, const at::Tensor& x, const at::Tensor& lp, double t, double s,
-                              double shared) {
-  const auto f64 = x.options().dtype(torch::kFloat64);
-  if (!d.schedule.per_token()) return torch::full(x.sizes(), shared, f64);
+// absorbing posterior), `shared` (1) when α does not depend on the token; t, s
+// (1) float64. Under the spindle schedule α depends on the token, which a
+// masked position does not know yet: as DiffusionBERT's sampler does
+// (`diffusion_word_freq.py` noise_fn: word weights of q0.argmax), the weights
+// come from the current prediction x̂0 = argmax p_θ(x0 | x_t) at masked
+// positions and from the canvas elsewhere, centred over the row's non-[PAD]
+// tokens, and the per-token posterior (α_s^i − α_t^i)/(1 − α_t^i) is exact for
+// those weights (DESIGN.md §5). Its α is 1 at s = 0.
+at::Tensor reveal_probability(const Denoiser& d, const at::Tensor& x, const at::Tensor& lp, const at::Tensor& t,
+                              const at::Tensor& s, const at::Tensor& shared) {
+  if (!d.schedule.per_token()) return shared.expand(x.sizes());
   const at::Tensor x0_hat = torch::where(x == d.special.mask, lp.argmax(-1), x);  // (N, L)
   const at::Tensor real = x0_hat != d.special.pad;                                 // (N, L)
-  auto alpha_of = [&](double time) {
-    return d.schedule.token_alpha(torch::full({x.size(0)}, time, f64), x0_hat, real).to(torch::kFloat64);
+  auto alpha_of = [&](const at::Tensor& time) {
+    return d.schedule.token_alpha(time.expand({x.size(0)}), x0_hat, real).to(torch::kFloat64);
   };
-  const at::Tensor a_t = alpha_of(t);                                  // (N, L)
-  const at::Tensor a_s = s <= 0 ? torch::ones_like(a_t) : alpha_of(s);  // (N, L)
+  const at::Tensor a_t = alpha_of(t), a_s = alpha_of(s);  // (N, L)
   return ((a_s - a_t) / (1 - a_t)).clamp(0.0, 1.0);
 }
 
@@ -71,49 +71,54 @@ at::Tensor reverse_step_draw(const Denoiser& d, const at::Tensor& lp, const at::
 // [MASK] excluded (uniforms L … 2L−1); only the revealed positions' rows are
 // drawn (positions.h).
 void ancestral(Denoiser& d, at::Tensor& x, const at::Tensor& active, std::int64_t steps, bool cache) {
-  const std::int64_t n_rows = x.size(0), length = x.size(1);
-  const auto f64 = x.options().dtype(torch::kFloat64);
-  // The time grid and, for token-independent schedules, α on it: host numbers
-  // fixed before the loop. On a discrete-time model (D3PM, DiffusionBERT: T
-  // steps) the grid lies on k/T.
-  std::vector<double> times, alphas;
+  const std::int64_t length = x.size(1);
+  // The time grid and, for token-independent schedules, α on it and the
+  // shared reveal probability: host numbers fixed before the loop, tables on
+  // the device. On a discrete-time model (D3PM, DiffusionBERT: T steps) the
+  // grid lies on k/T.
+  std::vector<double> times, alphas, shared;
   for (std::int64_t n = 0; n <= steps; ++n) {
     times.push_back(d.on_grid(1.0 - static_cast<double>(n) / steps));
     alphas.push_back(d.schedule.per_token() ? 0.0 : alpha_at(d.schedule, times.back()));
   }
-  at::Tensor lp;  // (N, L, V) log p(x0 | x_t) of the last network call
-  auto predict = [&](double t) {
-    if (lp.defined() && cache) {
-      ++d.out.calls_saved;
-      return;
-    }
-    lp = d.log_probs(x, torch::full({n_rows}, t, f64));
+  for (std::int64_t n = 0; n < steps; ++n)
+    shared.push_back(times[n + 1] < times[n] ? (alphas[n + 1] - alphas[n]) / (1 - alphas[n]) : 0.0);
+  const at::Tensor time_of = step_table(times, x), shared_of = step_table(shared, x);  // (S + 1), (S) float64
+  const at::Tensor sites = d.sites(steps, 0);                                          // (S) int64
+  // (N, L) canvas xn at step n (1), its prediction lp (N, L, V) → the canvas at s.
+  auto update = [&](const at::Tensor& xn, const at::Tensor& lp, const at::Tensor& n) {
+    const at::Tensor masked = open_positions(xn, d.special.mask, active);  // (N, L)
+    const at::Tensor reveal =                                               // (N, L) float64
+        reveal_probability(d, xn, lp, time_of.index_select(0, n), time_of.index_select(0, n + 1),
+                           shared_of.index_select(0, n));
+    const at::Tensor u = d.uniform(sites, n, 2 * length);    // (N, 2L): reveal, then token
+    const at::Tensor u_token = u.narrow(1, length, length);  // (N, L)
+    if (d.request.filter == "reverse") return reverse_step_draw(d, lp, masked, reveal, u_token, xn);
+    const Positions at(masked.logical_and(u.narrow(1, 0, length) < reveal), d.dense);
+    return at.put(d.picker.draw(at.rows(lp), at.rows(u_token)), xn);
   };
+  StepRunner step(d, [&](const std::vector<at::Tensor>& in) {  // canvas, index → canvas
+    return std::vector<at::Tensor>{update(in[0], d.log_probs(in[0], time_of.index_select(0, in[1])), in[1])};
+  });
+  at::Tensor lp;  // (N, L, V) the prediction `cached` reuses
   for (std::int64_t n = 0; n < steps; ++n) {
-    const at::Tensor masked = open_positions(x, d.special.mask, active);  // (N, L)
-    if (d.check_at(n) && !masked.any().item<bool>()) break;
-    const double t = times[n], s = times[n + 1];
-    if (s >= t) continue;  // more steps than the discrete grid has: nothing to do here
-    predict(t);
-    const double shared = (alphas[n + 1] - alphas[n]) / (1 - alphas[n]);
-    const at::Tensor reveal = reveal_probability(d, x, lp, t, s, shared);  // (N, L) float64
-    const at::Tensor u = d.uniform(n, 0, 2 * length);                      // (N, 2L): reveal, then token
-    const at::Tensor u_token = u.narrow(1, length, length);                 // (N, L)
-    at::Tensor next;
-    if (d.request.filter == "reverse") {
-      next = reverse_step_draw(d, lp, masked, reveal, u_token, x);
-    } else {
-      const Positions at(masked.logical_and(u.narrow(1, 0, length) < reveal), d.dense);
-      next = at.put(d.picker.draw(at.rows(lp), at.rows(u_token)), x);
+    if (d.check_at(n) && !open_positions(x, d.special.mask, active).any().item<bool>()) break;
+    if (times[n + 1] >= times[n]) continue;  // more steps than the discrete grid has: nothing to do here
+    if (!cache) {
+      x = step({x}, n)[0];
+    } else {  // MDLM ddpm_cache: the next call is skipped when no token changed, a host decision by design
+      const at::Tensor index = torch::full({1}, n, x.options());
+      if (lp.defined()) ++d.out.calls_saved;
+      else lp = d.log_probs(x, time_of.index_select(0, index));
+      const at::Tensor next = update(x, lp, index);
+      if (!torch::equal(next, x)) lp = at::Tensor();
+      x = next;
     }
-    // `cached` skips the next call when no token changed: a host decision by design.
-    if (cache && !torch::equal(next, x)) lp = at::Tensor();
-    x = next;
     d.notify(x);
   }
   const at::Tensor masked = open_positions(x, d.special.mask, active);
   if (masked.any().item<bool>()) {  // a final greedy denoise of what is still masked
-    predict(1.0 / steps);
+    if (!lp.defined()) lp = d.log_probs(x, torch::full({1}, 1.0 / steps, x.options().dtype(torch::kFloat64)));
     x = torch::where(masked, lp.argmax(-1), x);
     d.notify(x);
   }
@@ -135,25 +140,30 @@ void confidence(Denoiser& d, at::Tensor& x, const at::Tensor& active, std::int64
   const at::Tensor generated = open_positions(x, d.special.mask, active);  // (N, L) positions this call fills
   const at::Tensor totals = generated.sum(1, false, torch::kFloat64);        // (N)
   const at::Tensor position = torch::arange(length, x.options()).expand({n_rows, length});  // (N, L)
+  std::vector<double> times, left;  // per step: the network's time and the fraction left masked after it
   for (std::int64_t n = 0; n < steps; ++n) {
-    const at::Tensor still_masked = (x == d.special.mask).logical_and(generated);  // (N, L)
-    if (d.check_at(n) && !still_masked.any().item<bool>()) break;
     const double done = static_cast<double>(n + 1) / steps;
-    const double left = r.k_schedule == "cosine" ? std::cos(M_PI / 2 * done) : 1.0 - done;
-    const at::Tensor lp = d.log_probs(x, torch::full({n_rows}, 1.0 - static_cast<double>(n) / steps, f64));
-    const at::Tensor remaining = (totals * left + 0.5).floor();  // (N) positions left masked after this step
-    const at::Tensor candidates = r.remask ? generated : still_masked;  // (N, L) positions that compete
-    const at::Tensor keep =                                             // (N) positions revealed (kept) now
+    times.push_back(1.0 - static_cast<double>(n) / steps);
+    left.push_back(r.k_schedule == "cosine" ? std::cos(M_PI / 2 * done) : 1.0 - done);
+  }
+  const at::Tensor time_of = step_table(times, x), left_of = step_table(left, x), sites = d.sites(steps, 0);  // (S)
+  StepRunner step(d, [&](const std::vector<at::Tensor>& in) {  // canvas, index → canvas
+    const at::Tensor &xn = in[0], &n = in[1];
+    const at::Tensor still_masked = (xn == d.special.mask).logical_and(generated);  // (N, L)
+    const at::Tensor lp = d.log_probs(xn, time_of.index_select(0, n));
+    const at::Tensor remaining = (totals * left_of.index_select(0, n) + 0.5).floor();  // (N) positions left masked after this step
+    const at::Tensor candidates = r.remask ? generated : still_masked;                // (N, L) positions that compete
+    const at::Tensor keep =                                                            // (N) positions revealed (kept) now
         (r.remask ? totals : still_masked.sum(1, false, torch::kFloat64)) - remaining;
     // Only the candidate positions are scored and drawn (C rows).
     const Positions at(candidates, d.dense);
     // (C, V) filtered log-probabilities (float64), or the network's own when there is nothing to filter
     const at::Tensor filtered = d.picker.identity() ? at.rows(lp) : d.picker.log_probs(at.rows(lp));
-    const at::Tensor drawn =                                       // (C): drawn from the same filtered distribution
-        d.picker.draw_filtered(filtered, at.rows(d.uniform(n, 0, length)));
-    const at::Tensor current = at.rows(x);                          // (C)
+    const at::Tensor drawn =  // (C): drawn from the same filtered distribution
+        d.picker.draw_filtered(filtered, at.rows(d.uniform(sites, n, length)));
+    const at::Tensor current = at.rows(xn);                                              // (C)
     const at::Tensor tokens = torch::where(current == d.special.mask, drawn, current);  // revealed tokens keep their value
-    at::Tensor score;                                               // (C)
+    at::Tensor score;                                                                    // (C)
     if (r.confidence == "margin") {
       const at::Tensor top2 = std::get<0>(filtered.exp().topk(2, -1));
       score = top2.select(1, 0) - top2.select(1, 1);
@@ -161,17 +171,21 @@ void confidence(Denoiser& d, at::Tensor& x, const at::Tensor& active, std::int64
       const at::Tensor p = filtered.exp();
       score = (p * filtered).nan_to_num(0.0).sum(-1);  // −H (0 · log 0 = 0)
     } else {
-      score = filtered.gather(-1, tokens.unsqueeze(-1)).squeeze(-1);       // log p of the (drawn or kept) token
+      score = filtered.gather(-1, tokens.unsqueeze(-1)).squeeze(-1);  // log p of the (drawn or kept) token
     }
     score = score.to(torch::kFloat64);
     // Rank of every position by score within its row (non-candidates last).
-    const at::Tensor scores = at.put(score, torch::full({n_rows, length}, -INFINITY, f64));  // (N, L)
+    const at::Tensor scores = at.put(score, torch::full({n_rows, length}, -INFINITY, f64));       // (N, L)
     const at::Tensor order = std::get<1>(scores.sort(/*stable=*/true, 1, /*descending=*/true));  // (N, L)
     const at::Tensor rank = torch::empty_like(order).scatter_(1, order, position);               // (N, L)
     const at::Tensor moving = keep > 0;                                                          // (N)
     const at::Tensor chosen = candidates.logical_and(rank < keep.unsqueeze(1));
-    if (r.remask) x = x.masked_fill(generated.logical_and(moving.unsqueeze(1)), d.special.mask);
-    x = torch::where(chosen, at.put(tokens, x), x);
+    const at::Tensor base = r.remask ? xn.masked_fill(generated.logical_and(moving.unsqueeze(1)), d.special.mask) : xn;
+    return std::vector<at::Tensor>{torch::where(chosen, at.put(tokens, base), base)};
+  });
+  for (std::int64_t n = 0; n < steps; ++n) {
+    if (d.check_at(n) && !(x == d.special.mask).logical_and(generated).any().item<bool>()) break;
+    x = step({x}, n)[0];
     d.notify(x);
   }
 }
@@ -186,16 +200,15 @@ void confidence(Denoiser& d, at::Tensor& x, const at::Tensor& active, std::int64
 void first_hitting(Denoiser& d, at::Tensor& x) {
   const std::int64_t n_rows = x.size(0);
   const std::int64_t mask = d.special.mask;
-  const auto f64 = x.options().dtype(torch::kFloat64);
-  at::Tensor t = torch::ones({n_rows}, f64);  // (N) current time of each sample
   auto mask_prob = [&](const at::Tensor& v) { return 1.0 - d.schedule.alpha(v); };
-  std::vector<at::Tensor> step_times, step_live;  // per step: (N) time, (N) whether the sample moved
   const auto total_steps = (x == mask).sum(1).max().item<std::int64_t>();
-  for (std::int64_t n = 0; n < total_steps; ++n) {
-    const at::Tensor masked = x == mask;                          // (N, L)
+  const at::Tensor sites = d.sites(total_steps, 0);  // (S)
+  StepRunner step(d, [&](const std::vector<at::Tensor>& in) {  // canvas, times, index → canvas, times, moved
+    const at::Tensor &xn = in[0], &t = in[1], &n = in[2];  // (N, L), (N) float64, (1)
+    const at::Tensor masked = xn == mask;                              // (N, L)
     const at::Tensor counts = masked.sum(1, false, torch::kFloat64);  // (N)
-    const at::Tensor live = counts > 0;                           // (N)
-    const at::Tensor u = d.uniform(n, 0, 3);                      // (N, 3): time, position, token
+    const at::Tensor live = counts > 0;                               // (N)
+    const at::Tensor u = d.uniform(sites, n, 3);                      // (N, 3): time, position, token
     // mask_prob(s) = mask_prob(t)·u^{1/n}: by the schedule's inverse, else
     // by bisection, for all samples at once.
     const at::Tensor target =
@@ -212,17 +225,24 @@ void first_hitting(Denoiser& d, at::Tensor& x) {
       s = 0.5 * (lo + hi);
     }
     const at::Tensor next_t = torch::where(live, s.clamp(0.0, 1.0).minimum(t), t);  // finished samples keep their time
-    const at::Tensor lp = d.log_probs(x, next_t);                     // (N, L, V)
+    const at::Tensor lp = d.log_probs(xn, next_t);                                  // (N, L, V)
     // The j-th masked position of each row, j uniform in [0, count).
     const at::Tensor j = (u.select(1, 1) * counts).floor().clamp_max(counts - 1).to(torch::kLong);  // (N)
     const at::Tensor pos =                                                                           // (N, 1)
         masked.logical_and(masked.cumsum(1) == (j + 1).unsqueeze(1)).to(torch::kLong).argmax(1, true);
     const at::Tensor rows = lp.gather(1, pos.unsqueeze(2).expand({n_rows, 1, lp.size(2)})).squeeze(1);  // (N, V)
-    const at::Tensor token = d.picker.draw(rows, u.select(1, 2));     // (N)
-    x.scatter_(1, pos, torch::where(live, token, x.gather(1, pos).squeeze(1)).unsqueeze(1));
-    step_times.push_back(next_t);
-    step_live.push_back(live);
-    t = next_t;
+    const at::Tensor token = d.picker.draw(rows, u.select(1, 2));                                       // (N)
+    const at::Tensor next_x = xn.scatter(1, pos, torch::where(live, token, xn.gather(1, pos).squeeze(1)).unsqueeze(1));
+    return std::vector<at::Tensor>{next_x, next_t, live};
+  });
+  std::vector<at::Tensor> step_times, step_live;  // per step: (N) time, (N) whether the sample moved
+  at::Tensor t = torch::ones({n_rows}, x.options().dtype(torch::kFloat64));  // (N) current time of each sample
+  for (std::int64_t n = 0; n < total_steps; ++n) {
+    const std::vector<at::Tensor> out = step({x, t}, n);
+    x = out[0];
+    t = out[1];
+    step_times.push_back(out[1]);
+    step_live.push_back(out[2]);
     d.notify(x);
   }
   // The reveal times of each sample, read back once.

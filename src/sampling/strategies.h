@@ -22,7 +22,8 @@ namespace unmask::sampling {
 // What every strategy needs: the denoiser, the schedule, the picker and the
 // per-sample counter-based streams; `network` counts calls into the result.
 // A step is a fixed sequence of tensor operations on the model's device,
-// whatever the batch size; the host reads a value back only every
+// whatever the batch size, that takes its per-step values from tables on the
+// device (step_runner.h); the host reads a value back only every
 // `check_every` steps (has everything been revealed?), before the loop, and
 // where a strategy's point is a host decision (`cached`: skip the call).
 struct Denoiser {
@@ -36,19 +37,22 @@ struct Denoiser {
   bool dense = false;            // draw rows at every position (positions.h): on CUDA, or asked for
   std::int64_t check_every = 1;  // steps between termination checks
   std::int64_t phase = 0;        // 0: the whole canvas; semi_ar block b: b + 1 (keys the draws)
-  // (N, L) canvas, (N) times in [0, 1] → (N, L, V) float32 log p_θ(x0 | x_t), [MASK] excluded.
-  std::function<at::Tensor(const at::Tensor&, const at::Tensor&)> network;
+  bool graph_steps = false;      // replay whole steps from a CUDA graph (step_runner.h)
+  // (N, L) canvas, (N) times in [0, 1] (one for all: (1)) → (N, L, V) float32 log p_θ(x0 | x_t), [MASK] excluded.
+  std::function<at::Tensor(const at::Tensor&, const at::Tensor&)> network = nullptr;
   // Called with the canvas after every step.
-  std::function<void(const at::Tensor&)> notify;
+  std::function<void(const at::Tensor&)> notify = nullptr;
 
   // Time t snapped up to the discrete grid k/T of the request (identity for continuous time).
   double on_grid(double t) const {
     return request.T > 0 ? std::ceil(t * static_cast<double>(request.T) - 1e-9) / static_cast<double>(request.T) : t;
   }
 
-  // (N, count) float64 uniforms of draw `draw` at step `step` of this phase.
-  at::Tensor uniform(std::int64_t step, std::int64_t draw, std::int64_t count) const {
-    return rng.uniform(draw_site(phase, step, draw), count);
+  // (S) int64 salts of draw `draw` at steps 0 … S−1 of this phase, on the device.
+  at::Tensor sites(std::int64_t steps, std::int64_t draw) const { return rng.site_table(phase, steps, draw); }
+  // (N, count) float64 uniforms of the step whose index n, (1) int64, picks its salt in `sites`.
+  at::Tensor uniform(const at::Tensor& sites, const at::Tensor& n, std::int64_t count) const {
+    return rng.uniform(sites.index_select(0, n), count);
   }
   // Whether step n checks for termination (a host read-back).
   bool check_at(std::int64_t n) const { return n % check_every == 0; }
@@ -57,7 +61,7 @@ struct Denoiser {
     ++out.network_calls;
     RECORD_USER_SCOPE("unmask::network");  // one unit in profiles (and in the step-operation test)
     const auto start = std::chrono::steady_clock::now();
-    at::Tensor lp = network(x, t);
+    at::Tensor lp = network(x, t.expand({x.size(0)}).contiguous());
     out.network_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     return lp;
   }

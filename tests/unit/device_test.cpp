@@ -173,7 +173,8 @@ TEST_F(Device, SamplingIsRepeatableAndCudaGraphsAgree) {
   ObjectiveContext ctx;
   ctx.vocab_size = 50;
   const auto objective = make_objective(ctx);
-  for (const std::string sampler : {"ancestral", "semi_ar"}) {
+  // ancestral, confidence, first_hitting replay whole steps; semi_ar the denoiser call.
+  for (const std::string sampler : {"ancestral", "semi_ar", "confidence", "first_hitting"}) {
     SampleRequest r;
     r.sampler = sampler;
     r.num = 3;
@@ -191,6 +192,8 @@ TEST_F(Device, SamplingIsRepeatableAndCudaGraphsAgree) {
     if (cuda()) {
       const SampleResult g = run_sampler(*model, *objective, SpecialTokens{}, r);
       EXPECT_TRUE(torch::equal(a.ids, g.ids)) << sampler << ": CUDA-graph replay changed the tokens";
+      EXPECT_EQ(a.network_calls, g.network_calls) << sampler << ": replays must count one call per step";
+      EXPECT_EQ(a.times, g.times) << sampler;
     } else {
       const std::string err = test::error_of([&] { run_sampler(*model, *objective, SpecialTokens{}, r); });
       EXPECT_NE(err.find("CUDA"), std::string::npos) << "--cuda-graph on the CPU must be refused, got: " << err;

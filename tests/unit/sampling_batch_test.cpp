@@ -160,13 +160,15 @@ TEST(SamplingBatch, SampleIIsTheSameForAnyBatchAndEitherDrawPath) {
 // (user scope "unmask::network") counts as one operation: inside it, the
 // model's own layout choices may differ with N (a reshape that is a view for
 // one row and a copy for many).
+// `nested`: every operation at any depth instead, the network's inside included.
 class OpRecorder {
  public:
-  OpRecorder() {
+  explicit OpRecorder(bool nested = false) {
+    nested_ = nested;
     handle_ = at::addThreadLocalCallback(
         at::RecordFunctionCallback(
             [](const at::RecordFunction& fn) -> std::unique_ptr<at::ObserverContext> {
-              if (current_ && depth_ == 0) current_->back().push_back(fn.name());
+              if (current_ && (depth_ == 0 || nested_)) current_->back().push_back(fn.name());
               ++depth_;
               return nullptr;
             },
@@ -192,9 +194,17 @@ class OpRecorder {
   at::CallbackHandle handle_;
   static thread_local std::vector<std::vector<std::string>>* current_;
   static thread_local int depth_;
+  static thread_local bool nested_;
 };
 thread_local std::vector<std::vector<std::string>>* OpRecorder::current_ = nullptr;
 thread_local int OpRecorder::depth_ = 0;
+thread_local bool OpRecorder::nested_ = false;
+
+const std::set<std::string>& read_backs() {
+  static const std::set<std::string> ops = {"aten::_local_scalar_dense", "aten::item", "aten::nonzero", "aten::equal",
+                                            "aten::is_nonzero"};
+  return ops;
+}
 
 std::map<std::string, int> histogram(const std::vector<std::string>& ops) {
   std::map<std::string, int> out;
@@ -221,8 +231,6 @@ std::string difference(const std::map<std::string, int>& a, const std::map<std::
 // queue without waiting and what a CUDA graph can capture.
 TEST(SamplingBatch, AStepDispatchesTheSameOperationsForAnyBatch) {
   const Models m;
-  const std::set<std::string> read_backs = {"aten::_local_scalar_dense", "aten::item", "aten::nonzero",
-                                            "aten::equal", "aten::is_nonzero"};
   for (const Case& c : cases()) {
     if (c.name == "cached") continue;  // skips calls by a host decision, by design
     for (const bool dense : {false, true}) {
@@ -247,10 +255,39 @@ TEST(SamplingBatch, AStepDispatchesTheSameOperationsForAnyBatch) {
           EXPECT_EQ(histogram(per_n[1][k])["aten::nonzero"], 1) << "step " << k;
         if (!dense || c.name.rfind("semi_ar", 0) == 0) continue;  // gathered rows and block changes read back
         for (const auto& op : per_n[1][k])
-          EXPECT_EQ(read_backs.count(op), 0u) << c.name << " step " << k << " reads back with " << op;
+          EXPECT_EQ(read_backs().count(op), 0u) << c.name << " step " << k << " reads back with " << op;
       }
     }
   }
+}
+
+// What --cuda-graph replays whole (ancestral, first_hitting, confidence): a
+// dense step reads nothing back at any depth, the network's inside included
+// (graph capture fails on a read-back), and the step's network call is the
+// one Denoiser::log_probs makes (a replay's count is added by StepRunner).
+TEST(SamplingBatch, AWholeStepReadsNothingBackAtAnyDepth) {
+  const Models m;
+  int checked = 0;
+  for (const Case& c : cases()) {
+    if (c.causal || c.name == "cached" || c.name.rfind("semi_ar", 0) == 0) continue;
+    SampleRequest r = c.request;
+    r.num = 3;
+    r.dense_draws = true;
+    r.check_every = 1000;
+    OpRecorder recorder(/*nested=*/true);
+    const auto segments = recorder.record(r, [&] { run(m, c, r); });
+    ASSERT_GE(segments.size(), 4u) << c.name;
+    for (std::size_t k = 1; k + 1 < segments.size(); ++k) {
+      const auto ops = histogram(segments[k]);
+      EXPECT_EQ(ops.count("unmask::network") ? ops.at("unmask::network") : 0, 1) << c.name << " step " << k;
+      EXPECT_GT(ops.count("aten::linear") + ops.count("aten::addmm") + ops.count("aten::matmul"), 0u)
+          << c.name << ": the recorder must see inside the network";
+      for (const auto& [op, count] : ops)
+        EXPECT_EQ(read_backs().count(op), 0u) << c.name << " step " << k << " reads back with " << op;
+    }
+    ++checked;
+  }
+  EXPECT_EQ(checked, 8);
 }
 
 }  // namespace

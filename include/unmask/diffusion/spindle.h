@@ -35,8 +35,13 @@ class SpindleSchedule : public NoiseSchedule {
   bool discrete_only() const override { return true; }
 
  private:
+  // The weights on `device`, copied there once (a copy per call would be a
+  // host transfer inside a sampling step, which a CUDA graph cannot hold).
+  const at::Tensor& weights_on(const at::Device& device) const;
+
   double lambda_;
-  at::Tensor weights_;  // (V)
+  at::Tensor weights_;                  // (V)
+  mutable at::Tensor device_weights_;   // (V) the last device's copy
 };
 
 }  // namespace unmask

@@ -46,6 +46,11 @@ class CounterRng {
   CounterRng(const std::vector<std::uint64_t>& keys, const at::Device& device);
   // (N, count) float64 uniforms in [0, 1) of site `salt`, indices 0 … count−1, on the device.
   at::Tensor uniform(std::uint64_t salt, std::int64_t count) const;
+  // The same for a salt held on the device, (1) int64 (a row of site_table):
+  // a step that looks its salt up by its index can be replayed from a CUDA graph.
+  at::Tensor uniform(const at::Tensor& salt, std::int64_t count) const;
+  // (S) int64 on the device: the salts draw_site(phase, k, draw) of steps k = 0 … S−1.
+  at::Tensor site_table(std::int64_t phase, std::int64_t steps, std::int64_t draw) const;
   std::int64_t size() const { return keys_.size(0); }
 
  private:

@@ -4,11 +4,16 @@
 // the run itself spent in its network calls (`overhead_in_run`). One JSON object.
 //   unmask_bench_sample CHECKPOINT NUM LENGTH STEPS THREADS SAMPLER[,SAMPLER...] [REPS]
 // REPS: runs per sampler, the fastest kept (default 3).
+// UNMASK_BENCH_OPS=1: also, per sampler, where the time outside the network
+// goes: the top-level ATen operations of one more run by total time ("ops").
+#include <ATen/record_function.h>
 #include <torch/torch.h>
 
 #include <algorithm>
 #include <chrono>
+#include <cstdlib>
 #include <iostream>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
@@ -42,6 +47,57 @@ double forward_seconds(CheckpointModel& m, std::int64_t num, std::int64_t length
   }
   std::sort(times.begin(), times.end());
   return times[times.size() / 2];
+}
+
+// Wall time per top-level operation name while alive (the network call, user
+// scope "unmask::network", counts as one).
+class OpTimes {
+ public:
+  OpTimes() {
+    handle_ = at::addThreadLocalCallback(
+        at::RecordFunctionCallback(
+            [](const at::RecordFunction& fn) -> std::unique_ptr<at::ObserverContext> {
+              if (depth_++ == 0) {
+                name_ = fn.name();
+                start_ = std::chrono::steady_clock::now();
+              }
+              return nullptr;
+            },
+            [](const at::RecordFunction&, at::ObserverContext*) {
+              if (--depth_ == 0) {
+                auto& [seconds, count] = (*times_)[name_];
+                seconds += seconds_since(start_);
+                ++count;
+              }
+            })
+            .scopes({at::RecordScope::FUNCTION, at::RecordScope::USER_SCOPE}));
+    times_ = &times;
+  }
+  ~OpTimes() { at::removeCallback(handle_); }
+  std::map<std::string, std::pair<double, std::int64_t>> times;  // name → (seconds, calls)
+
+ private:
+  at::CallbackHandle handle_;
+  static thread_local int depth_;
+  static thread_local std::string name_;
+  static thread_local std::chrono::steady_clock::time_point start_;
+  static thread_local std::map<std::string, std::pair<double, std::int64_t>>* times_;
+};
+thread_local int OpTimes::depth_ = 0;
+thread_local std::string OpTimes::name_;
+thread_local std::chrono::steady_clock::time_point OpTimes::start_;
+thread_local std::map<std::string, std::pair<double, std::int64_t>>* OpTimes::times_ = nullptr;
+
+// The 20 costliest top-level operations of one run: [name, seconds, calls].
+nlohmann::json op_breakdown(CheckpointModel& m, const SampleRequest& r) {
+  OpTimes recorder;
+  (void)run_sampler(*m.model, *m.objective, m.tokenizer->special(), r);
+  std::vector<std::pair<std::string, std::pair<double, std::int64_t>>> rows(recorder.times.begin(), recorder.times.end());
+  std::sort(rows.begin(), rows.end(), [](const auto& a, const auto& b) { return a.second.first > b.second.first; });
+  nlohmann::json out = nlohmann::json::array();
+  for (std::size_t i = 0; i < rows.size() && i < 20; ++i)
+    out.push_back({rows[i].first, rows[i].second.first, rows[i].second.second});
+  return out;
 }
 
 }  // namespace
@@ -86,6 +142,8 @@ int main(int argc, char** argv) {
                                  {"seconds_per_sample", best / static_cast<double>(num)},
                                  {"overhead", best / (static_cast<double>(calls) * forward)},
                                  {"overhead_in_run", best / network}});
+      if (const char* ops = std::getenv("UNMASK_BENCH_OPS"); ops && std::string(ops) == "1")
+        out["samplers"].back()["ops"] = op_breakdown(m, r);
     }
     out["forward_after_s"] = forward_seconds(m, num, length, 4 * reps);  // the same measurement after the samplers
     std::cout << out.dump() << "\n";

@@ -2,8 +2,10 @@
 // Gumbel-max draws of the Python stacks for comparison.
 #include "unmask/sampling/token_picker.h"
 
+#include <ATen/Parallel.h>
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <limits>
 
 #include "unmask/sampling/counter_rng.h"
@@ -41,20 +43,54 @@ at::Tensor gumbel_max(const at::Tensor& lp, const at::Tensor& u, at::ScalarType 
   return (lp.to(dtype).exp() / gumbel_norm).argmax(-1);
 }
 
+// Float64 sums of the blocks of 64 of each row of a CPU matrix (R, V) of
+// float or double → (R, ⌈V/64⌉), eight accumulators per block.
+template <typename T>
+at::Tensor cpu_block_sums(const at::Tensor& p) {
+  const std::int64_t R = p.size(0), V = p.size(1), nb = (V + kBlock - 1) / kBlock;
+  const at::Tensor in = p.contiguous();
+  at::Tensor mass = torch::empty({R, nb}, in.options().dtype(torch::kFloat64));
+  const T* src = in.data_ptr<T>();
+  double* dst = mass.data_ptr<double>();
+  at::parallel_for(0, R * nb, 256, [&](std::int64_t begin, std::int64_t end) {
+    for (std::int64_t i = begin; i < end; ++i) {
+      const std::int64_t row = i / nb, first = (i % nb) * kBlock, count = std::min(kBlock, V - first);
+      const T* x = src + row * V + first;
+      double acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+      std::int64_t j = 0;
+      for (; j + 8 <= count; j += 8)
+        for (int k = 0; k < 8; ++k) acc[k] += static_cast<double>(x[j + k]);
+      for (; j < count; ++j) acc[0] += static_cast<double>(x[j]);
+      dst[i] = ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+    }
+  });
+  return mass;
+}
+
 }  // namespace
+
+// Each block summed in float64: a float32 sum would absorb a token 2^24 times
+// lighter than its block, a truncation of the kind the float64 draw exists to
+// avoid. On the CPU a loop of our own: ATen's float32 → float64 reduction
+// costs about four times as much there (docs/BENCHMARKS.md); elsewhere ATen's.
+at::Tensor block_masses(const at::Tensor& p) {
+  const std::int64_t R = p.size(0), V = p.size(1);
+  if (p.is_cpu() && p.scalar_type() == torch::kFloat32) return cpu_block_sums<float>(p);
+  if (p.is_cpu() && p.scalar_type() == torch::kFloat64) return cpu_block_sums<double>(p);
+  const std::int64_t full = V / kBlock, body = full * kBlock;
+  at::Tensor mass = p.narrow(-1, 0, body).view({R, full, kBlock}).sum(-1, false, torch::kFloat64);  // (R, full)
+  return body < V ? torch::cat({mass, p.narrow(-1, body, V - body).sum(-1, true, torch::kFloat64)}, -1) : mass;
+}
 
 // Two levels, so that the float64 work is on V/64 block masses and one block
 // of 64 per row, not on V cumulative sums: the block is drawn by its mass,
 // then the token inside it by the remainder of the same uniform. Exact in
 // float64 like a single cumulative sum, at about a third of its memory traffic.
 at::Tensor inverse_cdf(const at::Tensor& log_probs, const at::Tensor& u) {
-  const std::int64_t R = log_probs.size(0), V = log_probs.size(-1);
+  const std::int64_t V = log_probs.size(-1);
   const at::Tensor p = log_probs.exp();  // (R, V)
   if (V < 4 * kBlock) return search(p.cumsum(-1, torch::kFloat64), u.unsqueeze(-1) * p.sum(-1, true, torch::kFloat64)).squeeze(-1);
-  const std::int64_t full = V / kBlock, body = full * kBlock;
-  at::Tensor mass = p.narrow(-1, 0, body).view({R, full, kBlock}).sum(-1, false, torch::kFloat64);  // (R, nb)
-  if (body < V) mass = torch::cat({mass, p.narrow(-1, body, V - body).sum(-1, true, torch::kFloat64)}, -1);
-  const at::Tensor cum = mass.cumsum(-1);                                                  // (R, nb)
+  const at::Tensor cum = block_masses(p).cumsum(-1);                                       // (R, nb)
   const at::Tensor target = u.unsqueeze(-1) * cum.narrow(-1, cum.size(-1) - 1, 1);          // (R, 1)
   const at::Tensor block = search(cum, target);                                            // (R, 1)
   const at::Tensor before = torch::where(block > 0, cum.gather(-1, (block - 1).clamp_min(0)), 0.0);  // (R, 1)

@@ -167,6 +167,30 @@ TEST(TokenPicker, TwoLevelInverseCdfEqualsOneCumulativeSum) {
   EXPECT_LT(chi2, 27.88);
 }
 
+// The first level's block masses: the CPU loop against ATen's float64 sums of
+// the same blocks, for float and double rows with and without a short last
+// block; and float64 accumulation keeps a token 2^30 times lighter than its
+// block (a float32 sum would absorb it).
+TEST(TokenPicker, BlockMassesAreFloat64SumsOfEachBlock) {
+  for (const auto dtype : {torch::kFloat32, torch::kFloat64})
+    for (const std::int64_t V : {256, 300, 8000, 8001}) {
+      const at::Tensor p = torch::rand({5, V}, dtype);  // (5, V)
+      const at::Tensor mass = block_masses(p);
+      const std::int64_t nb = (V + 63) / 64;
+      ASSERT_EQ(mass.sizes(), (std::vector<std::int64_t>{5, nb}));
+      ASSERT_EQ(mass.scalar_type(), torch::kFloat64);
+      const at::Tensor padded = torch::cat({p.to(torch::kFloat64), torch::zeros({5, nb * 64 - V}, torch::kFloat64)}, 1);
+      const at::Tensor reference = padded.view({5, nb, 64}).sum(-1);
+      EXPECT_LE(((mass - reference).abs() / reference).max().item<double>(), 1e-14) << "V " << V;
+      EXPECT_TRUE(torch::equal(block_masses(p.t().contiguous().t()), mass)) << "non-contiguous rows";
+    }
+  at::Tensor p = torch::zeros({1, 256}, torch::kFloat32);
+  p[0][0] = 1.0f;
+  p[0][1] = 0x1.0p-30f;
+  EXPECT_EQ(block_masses(p)[0][0].item<double>(), 1.0 + 0x1.0p-30);
+  EXPECT_EQ(p.narrow(1, 0, 64).sum().item<float>(), 1.0f) << "float32 absorbs it (the case above guards against)";
+}
+
 struct TinySetup {
   Backbone model;
   std::unique_ptr<Objective> objective;

@@ -58,4 +58,8 @@ class TokenPicker {
 // cumulative mass exceeds u · total → (R) int64. Never a token of zero mass.
 at::Tensor inverse_cdf(const at::Tensor& log_probs, const at::Tensor& u);
 
+// Its first level: probabilities (R, V) → (R, ⌈V/64⌉) float64 masses of the
+// blocks of 64 tokens (the last block may be shorter).
+at::Tensor block_masses(const at::Tensor& p);
+
 }  // namespace unmask

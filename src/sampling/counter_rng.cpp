@@ -1,10 +1,13 @@
 // SplitMix64 evaluated with int64 tensor operations (see counter_rng.h): about
-// fifteen element-wise operations on an (N, count) tensor, whatever N is.
+// fifteen element-wise operations on an (N, count) tensor, whatever N is; on
+// the CPU the same bits by one loop.
 #include "unmask/sampling/counter_rng.h"
 
+#include <ATen/Parallel.h>
 #include <torch/torch.h>
 
 #include <cstring>
+#include <type_traits>
 
 namespace unmask {
 namespace {
@@ -28,6 +31,25 @@ void mix(at::Tensor& z) {
   z.bitwise_xor_(shift_right(z, 31));
 }
 
+// The same numbers by one loop on the CPU, where the tensor form's fifteen
+// small operations cost more than their arithmetic (docs/BENCHMARKS.md).
+template <typename T>
+at::Tensor cpu_stream_uniform(const at::Tensor& keys, std::int64_t count, at::ScalarType dtype) {
+  const at::Tensor k = keys.contiguous();
+  at::Tensor out = torch::empty({k.size(0), count}, k.options().dtype(dtype));  // (R, count)
+  const std::int64_t* key = k.data_ptr<std::int64_t>();
+  T* dst = out.data_ptr<T>();
+  at::parallel_for(0, k.size(0) * count, 4096, [&](std::int64_t begin, std::int64_t end) {
+    for (std::int64_t i = begin; i < end; ++i) {
+      const std::uint64_t bits = splitmix64(static_cast<std::uint64_t>(key[i / count]) +
+                                            static_cast<std::uint64_t>(i % count) * 0x9E3779B97F4A7C15ULL);
+      if constexpr (std::is_same_v<T, float>) dst[i] = static_cast<float>(bits >> 40) * 0x1.0p-24f;
+      else dst[i] = static_cast<double>(bits >> 11) * 0x1.0p-53;
+    }
+  });
+  return out;
+}
+
 }  // namespace
 
 CounterRng::CounterRng(const std::vector<std::uint64_t>& keys, const at::Device& device) {
@@ -37,6 +59,12 @@ CounterRng::CounterRng(const std::vector<std::uint64_t>& keys, const at::Device&
 }
 
 at::Tensor stream_uniform(const at::Tensor& keys, std::int64_t count, at::ScalarType dtype) {
+  if (!keys.is_cpu()) return stream_uniform_ops(keys, count, dtype);
+  return dtype == torch::kFloat32 ? cpu_stream_uniform<float>(keys, count, dtype)
+                                  : cpu_stream_uniform<double>(keys, count, torch::kFloat64);
+}
+
+at::Tensor stream_uniform_ops(const at::Tensor& keys, std::int64_t count, at::ScalarType dtype) {
   // (1, count): (j + 1)·γ, wrapping; γ is splitmix64's increment.
   const at::Tensor offsets =
       torch::arange(1, count + 1, keys.options()).mul_(as_signed(0x9E3779B97F4A7C15ULL)).unsqueeze(0);

@@ -6,6 +6,7 @@
 #include <torch/torch.h>
 
 #include <algorithm>
+#include <cmath>
 #include <limits>
 
 #include "unmask/sampling/counter_rng.h"
@@ -82,11 +83,63 @@ at::Tensor block_masses(const at::Tensor& p) {
   return body < V ? torch::cat({mass, p.narrow(-1, body, V - body).sum(-1, true, torch::kFloat64)}, -1) : mass;
 }
 
+namespace {
+
+// The first v with cdf[v] > t, t clamped below cdf[last] as `search` does:
+// binary search over a float64 row of K cumulative masses.
+std::int64_t search_row(const double* cdf, std::int64_t K, double t) {
+  t = std::min(t, std::nextafter(cdf[K - 1], 0.0));
+  return std::upper_bound(cdf, cdf + K, t) - cdf;
+}
+
+// inverse_cdf_ops row by row on the CPU, for probabilities p (R, V), V ≥ 256:
+// the same float64 operations in the same order (block masses, their running
+// sum, the target u · total, the block, the running sum inside it), so the
+// same ids bitwise (tested), in one pass instead of about thirty operations.
+template <typename T>
+at::Tensor cpu_inverse_cdf(const at::Tensor& p, const at::Tensor& u) {
+  const std::int64_t R = p.size(0), V = p.size(1);
+  const at::Tensor in = p.contiguous(), uu = u.to(torch::kFloat64).contiguous();
+  const at::Tensor cum = block_masses(in).cumsum(-1);  // (R, nb) float64
+  const std::int64_t nb = cum.size(1);
+  at::Tensor ids = torch::empty({R}, in.options().dtype(torch::kLong));
+  const T* prob = in.data_ptr<T>();
+  const double* c = cum.data_ptr<double>();
+  const double* uniform = uu.data_ptr<double>();
+  std::int64_t* out = ids.data_ptr<std::int64_t>();
+  at::parallel_for(0, R, 64, [&](std::int64_t begin, std::int64_t end) {
+    for (std::int64_t r = begin; r < end; ++r) {
+      const double* row = c + r * nb;
+      const double target = uniform[r] * row[nb - 1];
+      const std::int64_t block = std::min(search_row(row, nb, target), nb - 1);
+      const double before = block > 0 ? row[block - 1] : 0.0;
+      double w[kBlock];
+      double run = 0;
+      for (std::int64_t j = 0; j < kBlock; ++j) {
+        const std::int64_t v = block * kBlock + j;
+        run += v < V ? static_cast<double>(prob[r * V + v]) : 0.0;
+        w[j] = run;
+      }
+      out[r] = block * kBlock + std::min(search_row(w, kBlock, target - before), kBlock - 1);
+    }
+  });
+  return ids;
+}
+
+}  // namespace
+
 // Two levels, so that the float64 work is on V/64 block masses and one block
 // of 64 per row, not on V cumulative sums: the block is drawn by its mass,
 // then the token inside it by the remainder of the same uniform. Exact in
 // float64 like a single cumulative sum, at about a third of its memory traffic.
 at::Tensor inverse_cdf(const at::Tensor& log_probs, const at::Tensor& u) {
+  const std::int64_t V = log_probs.size(-1);
+  if (!log_probs.is_cpu() || V < 4 * kBlock) return inverse_cdf_ops(log_probs, u);
+  const at::Tensor p = log_probs.exp();  // (R, V)
+  return p.scalar_type() == torch::kFloat64 ? cpu_inverse_cdf<double>(p, u) : cpu_inverse_cdf<float>(p, u);
+}
+
+at::Tensor inverse_cdf_ops(const at::Tensor& log_probs, const at::Tensor& u) {
   const std::int64_t V = log_probs.size(-1);
   const at::Tensor p = log_probs.exp();  // (R, V)
   if (V < 4 * kBlock) return search(p.cumsum(-1, torch::kFloat64), u.unsqueeze(-1) * p.sum(-1, true, torch::kFloat64)).squeeze(-1);

@@ -191,6 +191,37 @@ TEST(TokenPicker, BlockMassesAreFloat64SumsOfEachBlock) {
   EXPECT_EQ(p.narrow(1, 0, 64).sum().item<float>(), 1.0f) << "float32 absorbs it (the case above guards against)";
 }
 
+// The CPU's one-pass draw against the tensor form CUDA runs: the same ids,
+// bitwise, for float and double rows, full and short last blocks, empty
+// blocks, tiny masses and the extreme uniforms.
+TEST(TokenPicker, CpuInverseCdfEqualsTheTensorFormBitwise) {
+  const CounterRng rng(std::vector<std::uint64_t>{3}, torch::kCPU);
+  for (const auto dtype : {torch::kFloat32, torch::kFloat64})
+    for (const std::int64_t V : {256, 300, 8000, 8001}) {
+      const std::int64_t R = 512;
+      at::Tensor p = torch::rand({R, V}, torch::kFloat64).pow(8);  // (R, V): skewed rows
+      p.narrow(1, 64, 128).narrow(0, 0, R / 2).zero_();             // whole blocks without mass
+      p.narrow(1, V - 5, 5).narrow(0, R / 4, R / 4).zero_();        // the end of the last block
+      p.select(1, 100).narrow(0, 0, 8).fill_(1e-30);
+      const at::Tensor lp = (p / p.sum(1, true)).log().to(dtype);
+      at::Tensor u = rng.uniform(draw_site(0, V, 0), R).squeeze(0);  // (R)
+      u[0] = 0.0;
+      u[1] = 1.0 - 0x1.0p-53;
+      const at::Tensor fast = inverse_cdf(lp, u), reference = inverse_cdf_ops(lp, u);
+      EXPECT_TRUE(torch::equal(fast, reference))
+          << "V " << V << " dtype " << dtype << ": " << (fast != reference).sum().item<std::int64_t>() << " ids differ";
+    }
+}
+
+TEST(CounterRng, CpuLoopEqualsTheTensorFormBitwise) {
+  const at::Tensor keys = torch::tensor({std::int64_t{0}, std::int64_t{-1}, std::int64_t{1} << 62, std::int64_t{12345}});
+  for (const auto dtype : {torch::kFloat64, torch::kFloat32}) {
+    const at::Tensor loop = stream_uniform(keys, 5000, dtype), ops = stream_uniform_ops(keys, 5000, dtype);
+    ASSERT_EQ(loop.scalar_type(), dtype);
+    EXPECT_TRUE(torch::equal(loop, ops)) << dtype;
+  }
+}
+
 struct TinySetup {
   Backbone model;
   std::unique_ptr<Objective> objective;

@@ -38,7 +38,11 @@ inline double counter_uniform(std::uint64_t key, std::uint64_t salt, std::uint64
 // (R, count) uniforms of the SplitMix64 streams seeded with keys (R) int64:
 // float64 with 53 bits (u = ⌊bits / 2^11⌋ · 2^-53), or float32 with 24 bits
 // (⌊bits / 2^40⌋ · 2^-24, what torch.rand gives in float32).
+// On the CPU one loop, elsewhere stream_uniform_ops.
 at::Tensor stream_uniform(const at::Tensor& keys, std::int64_t count, at::ScalarType dtype);
+// The same bits by tensor operations on the keys' device (what CUDA runs;
+// tested against the CPU loop and the host definition).
+at::Tensor stream_uniform_ops(const at::Tensor& keys, std::int64_t count, at::ScalarType dtype);
 
 class CounterRng {
  public:

@@ -56,7 +56,11 @@ class TokenPicker {
 // The inverse-CDF draw: for log-probabilities (R, V) (normalised or not; −inf
 // = outside the support) and uniforms u (R) in [0, 1), the first v whose float64
 // cumulative mass exceeds u · total → (R) int64. Never a token of zero mass.
+// On the CPU (V ≥ 256) one pass per row; elsewhere inverse_cdf_ops.
 at::Tensor inverse_cdf(const at::Tensor& log_probs, const at::Tensor& u);
+// The same ids by tensor operations on the rows' device (what CUDA runs;
+// tested bitwise against the CPU pass).
+at::Tensor inverse_cdf_ops(const at::Tensor& log_probs, const at::Tensor& u);
 
 // Its first level: probabilities (R, V) → (R, ⌈V/64⌉) float64 masses of the
 // blocks of 64 tokens (the last block may be shorter).

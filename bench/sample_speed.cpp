@@ -4,6 +4,7 @@
 // the run itself spent in its network calls (`overhead_in_run`). One JSON object.
 //   unmask_bench_sample CHECKPOINT NUM LENGTH STEPS THREADS SAMPLER[,SAMPLER...] [REPS]
 // REPS: runs per sampler, the fastest kept (default 3).
+// UNMASK_BENCH_DENSE=1: draw at every position (the CUDA path) on the CPU too.
 // UNMASK_BENCH_OPS=1: also, per sampler, where the time outside the network
 // goes: the top-level ATen operations of one more run by total time ("ops").
 #include <ATen/record_function.h>
@@ -126,6 +127,7 @@ int main(int argc, char** argv) {
       r.seed = 1;
       r.block_size = std::max<std::int64_t>(1, (length - 1) / 4);
       r.context = m.config.model.max_length;
+      if (const char* dense = std::getenv("UNMASK_BENCH_DENSE"); dense && std::string(dense) == "1") r.dense_draws = true;
       double best = 1e300, network = 0;
       std::int64_t calls = 0;
       for (int rep = 0; rep < reps; ++rep) {  // best of `reps`

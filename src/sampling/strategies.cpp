@@ -118,7 +118,8 @@ void ancestral(Denoiser& d, at::Tensor& x, const at::Tensor& active, std::int64_
   }
   const at::Tensor masked = open_positions(x, d.special.mask, active);
   if (masked.any().item<bool>()) {  // a final greedy denoise of what is still masked
-    if (!lp.defined()) lp = d.log_probs(x, torch::full({1}, 1.0 / steps, x.options().dtype(torch::kFloat64)));
+    if (lp.defined()) ++d.out.calls_saved;  // `cached` with nothing changed since its last call
+    else lp = d.log_probs(x, torch::full({1}, 1.0 / steps, x.options().dtype(torch::kFloat64)));
     x = torch::where(masked, lp.argmax(-1), x);
     d.notify(x);
   }

@@ -5,6 +5,7 @@
 
 #include <cstdlib>
 #include <cstring>
+#include <limits>
 
 namespace unmask {
 
@@ -13,7 +14,7 @@ bool keep_freed_memory() {
   if (env != nullptr && std::strcmp(env, "0") == 0) return false;
   // Blocks of any size come from the heap, and the heap is not trimmed back:
   // the next step's tensors reuse pages that are already mapped.
-  mallopt(M_MMAP_THRESHOLD, 1 << 30);
+  mallopt(M_MMAP_THRESHOLD, std::numeric_limits<int>::max());  // its type's limit: about 2 GB
   mallopt(M_TRIM_THRESHOLD, -1);  // never: a threshold would still trim once a step frees more than it
   mallopt(M_TOP_PAD, 64 << 20);
   return true;

@@ -8,8 +8,9 @@
 
 namespace unmask {
 
-// Sets M_MMAP_THRESHOLD and M_TRIM_THRESHOLD so that freed blocks stay
-// mapped; a no-op with UNMASK_KEEP_FREED_MEMORY=0. Returns whether it did.
+// Sets M_MMAP_THRESHOLD to INT_MAX (larger blocks are still mmapped) and turns
+// heap trimming off, so that freed blocks stay mapped; a no-op with
+// UNMASK_KEEP_FREED_MEMORY=0. Returns whether it did.
 bool keep_freed_memory();
 
 }  // namespace unmask

@@ -1,6 +1,7 @@
 // Counter-based random numbers for the samplers: every uniform a sampler uses
-// is a pure function of (sample key, draw site, index), evaluated with tensor
-// operations for the whole batch on the model's device. Sample i draws the
+// is a pure function of (sample key, draw site, index), evaluated for the
+// whole batch on the model's device (tensor operations; on the CPU one loop
+// with the same bits). Sample i draws the
 // same numbers whatever the batch size or the other samples, a step costs the
 // same number of operations for N = 1 and N = 512, and nothing crosses to the
 // host.

@@ -16,9 +16,9 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 
-#include "unmask/dist/grad_sync.h"
-#include "unmask/dist/launch.h"
-#include "unmask/dist/process_group.h"
+#include "unmask/distributed/grad_sync.h"
+#include "unmask/distributed/launch.h"
+#include "unmask/distributed/process_group.h"
 #include "unmask/model/backbone.h"
 
 using namespace unmask;

@@ -19,8 +19,7 @@
 #include <sstream>
 
 #include "unmask/diffusion/masking.h"
-#include "unmask/model/checkpoint_model.h"
-#include "unmask/sampling/sampler.h"
+#include "unmask/app/sampling_session.h"
 #include "unmask/util/allocator.h"
 
 using namespace unmask;
@@ -33,7 +32,7 @@ double seconds_since(std::chrono::steady_clock::time_point start) {
 
 // Median time of one denoiser call (forward + log-softmax without [MASK]) on a
 // half-masked (num, length) canvas.
-double forward_seconds(CheckpointModel& m, std::int64_t num, std::int64_t length, int reps) {
+double forward_seconds(RunModel& m, std::int64_t num, std::int64_t length, int reps) {
   torch::NoGradGuard no_grad;
   const auto& special = m.tokenizer->special();
   at::Tensor x = torch::randint(5, m.tokenizer->vocab_size(), {num, length}, torch::kLong);  // (N, L)
@@ -90,9 +89,9 @@ thread_local std::chrono::steady_clock::time_point OpTimes::start_;
 thread_local std::map<std::string, std::pair<double, std::int64_t>>* OpTimes::times_ = nullptr;
 
 // The 20 costliest top-level operations of one run: [name, seconds, calls].
-nlohmann::json op_breakdown(CheckpointModel& m, const SampleRequest& r) {
+nlohmann::json op_breakdown(SamplingSession& session, const SampleRequest& r) {
   OpTimes recorder;
-  (void)run_sampler(*m.model, *m.objective, m.tokenizer->special(), r);
+  (void)session.sample(r);
   std::vector<std::pair<std::string, std::pair<double, std::int64_t>>> rows(recorder.times.begin(), recorder.times.end());
   std::sort(rows.begin(), rows.end(), [](const auto& a, const auto& b) { return a.second.first > b.second.first; });
   nlohmann::json out = nlohmann::json::array();
@@ -113,26 +112,28 @@ int main(int argc, char** argv) {
     at::set_num_threads(std::stoi(argv[5]));
     keep_freed_memory();  // as the unmask tensor commands do (UNMASK_KEEP_FREED_MEMORY=0: glibc's defaults)
     const int reps = argc == 8 ? std::stoi(argv[7]) : 3;
-    CheckpointModel m = load_checkpoint_model(argv[1], "cpu", false);
+    SamplingSession session(argv[1], "cpu", /*ema=*/true);
+    RunModel& m = session.model();
     const double forward = forward_seconds(m, num, length, 4 * reps);
     nlohmann::json out = {{"forward_s", forward}, {"num", num}, {"length", length}, {"steps", steps},
                           {"threads", at::get_num_threads()}, {"samplers", nlohmann::json::array()}};
     std::stringstream names(argv[6]);
     for (std::string name; std::getline(names, name, ',');) {
-      SampleRequest r;
-      r.sampler = name;
-      r.num = num;
-      r.length = length;
-      r.steps = steps;
-      r.seed = 1;
-      r.block_size = std::max<std::int64_t>(1, (length - 1) / 4);
-      r.context = m.config.model.max_length;
+      // The product's request (the model's context, its time grid), with the bench's sizes.
+      SampleOverrides o;
+      o.sampler = name;
+      o.num = num;
+      o.length = length;
+      o.steps = steps;
+      o.seed = 1;
+      o.block_size = std::max<std::int64_t>(1, (length - 1) / 4);
+      SampleRequest r = session.request(o);
       if (const char* dense = std::getenv("UNMASK_BENCH_DENSE"); dense && std::string(dense) == "1") r.dense_draws = true;
       double best = 1e300, network = 0;
       std::int64_t calls = 0;
       for (int rep = 0; rep < reps; ++rep) {  // best of `reps`
         const auto start = std::chrono::steady_clock::now();
-        const SampleResult result = run_sampler(*m.model, *m.objective, m.tokenizer->special(), r);
+        const SampleResult result = session.sample(r);
         const double seconds = seconds_since(start);
         if (seconds < best) {
           best = seconds;
@@ -145,7 +146,7 @@ int main(int argc, char** argv) {
                                  {"overhead", best / (static_cast<double>(calls) * forward)},
                                  {"overhead_in_run", best / network}});
       if (const char* ops = std::getenv("UNMASK_BENCH_OPS"); ops && std::string(ops) == "1")
-        out["samplers"].back()["ops"] = op_breakdown(m, r);
+        out["samplers"].back()["ops"] = op_breakdown(session, r);
     }
     out["forward_after_s"] = forward_seconds(m, num, length, 4 * reps);  // the same measurement after the samplers
     std::cout << out.dump() << "\n";

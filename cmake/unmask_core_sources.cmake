@@ -5,6 +5,8 @@ set(UNMASK_CORE_SOURCES
   src/config.cpp
   src/config_schema.cpp
   src/config_rules.cpp
+  src/samplers.cpp
+  src/app/sample_output.cpp
   src/util/allocator.cpp
   src/util/error.cpp
   src/util/fs.cpp
@@ -15,9 +17,9 @@ set(UNMASK_CORE_SOURCES
   src/util/text.cpp
   src/util/run_lock.cpp
   src/util/safetensors_header.cpp
-  src/train/checkpoint.cpp
-  src/train/checkpoint_manifest.cpp
-  src/train/trainer_state.cpp
+  src/run/checkpoint.cpp
+  src/run/checkpoint_manifest.cpp
+  src/run/trainer_state.cpp
   src/tokenizer/tokenizer.cpp
   src/tokenizer/sentencepiece_tokenizer.cpp
   src/tokenizer/sentencepiece_model_check.cpp
@@ -31,13 +33,13 @@ set(UNMASK_CORE_SOURCES
   src/tokenizer/regex_split.cpp
   src/tokenizer/bpe_import.cpp
   src/tokenizer/bert_unicode_tables.cpp
-  src/data/corpus_reader.cpp
+  src/util/corpus_reader.cpp
   src/data/shard.cpp
   src/data/prepare.cpp
   src/data/dataset.cpp
   src/data/permutation.cpp
   src/data/row_sampler.cpp
-  src/dist/launch.cpp
+  src/distributed/launch.cpp
   src/eval/inputs.cpp
   src/eval/bleu_tokenize.cpp
   src/eval/ngram_index.cpp

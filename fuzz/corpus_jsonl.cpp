@@ -1,7 +1,7 @@
 // Corpus input as `data prepare --format jsonl` reads it (UTF-8 repair on),
 // and the same bytes as `--format docs`.
 #include "harness.h"
-#include "unmask/data/corpus_reader.h"
+#include "unmask/util/corpus_reader.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   const auto path = unmask::fuzz::write_scratch("corpus.txt", data, size);

@@ -3,7 +3,7 @@
 #include <filesystem>
 
 #include "harness.h"
-#include "unmask/train/checkpoint.h"
+#include "unmask/run/checkpoint.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   const auto dir = unmask::fuzz::scratch_dir() / "ckpt";

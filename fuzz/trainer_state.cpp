@@ -4,7 +4,7 @@
 
 #include "harness.h"
 #include "unmask/data/row_sampler.h"
-#include "unmask/train/trainer_state.h"
+#include "unmask/run/trainer_state.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   return unmask::fuzz::expect_clear_errors([&] {

@@ -4,6 +4,7 @@
 #include <functional>
 
 #include "unmask/config.h"
+#include "unmask/samplers.h"
 #include "unmask/util/error.h"
 
 namespace unmask {
@@ -105,8 +106,7 @@ template <class V> void visit(V& v, TrainConfig& c) {
 }
 
 template <class V> void visit(V& v, SampleConfig& c) {
-  v.field("sampler", c.sampler, "denoising strategy",
-          {"ancestral", "cached", "first_hitting", "confidence", "semi_ar"});
+  v.field("sampler", c.sampler, "denoising strategy", sampler_names());
   v.field("steps", c.steps, "denoising steps");
   v.field("num", c.num, "number of samples");
   v.field("length", c.length, "tokens per sample");

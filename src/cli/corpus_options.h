@@ -5,7 +5,7 @@
 #include <string>
 
 #include "commands.h"
-#include "unmask/data/corpus_reader.h"
+#include "unmask/util/corpus_reader.h"
 
 namespace unmask::cli {
 

@@ -1,5 +1,5 @@
 // `unmask eval ppl|bleu|gen-ppl|all`: one function per subcommand; the work
-// happens behind unmask/eval/run.h (torch side) and unmask/eval/bleu_run.h.
+// happens behind unmask/app/eval.h (torch side) and unmask/eval/bleu_run.h.
 #include <iostream>
 
 #include "commands.h"

@@ -1,6 +1,11 @@
-// `unmask sample`.
+// `unmask sample`: flags → SampleCliRequest; the samples printed as text or
+// written as JSONL.
+#include <iostream>
+
 #include "commands.h"
 #include "torch_commands.h"
+#include "unmask/samplers.h"
+#include "unmask/util/fs.h"
 
 namespace unmask::cli {
 
@@ -12,10 +17,11 @@ void add_sample_command(CLI::App& app) {
   cmd->add_option("--num", r->num, "number of samples (default: sample.num)");
   cmd->add_option("--length", r->length, "tokens per sample, BOS included (default: sample.length)");
   cmd->add_option("--steps", r->steps, "denoising steps (default: sample.steps)");
-  cmd->add_option("--sampler", r->sampler,
-                  "ancestral | cached | first_hitting | confidence | semi_ar (default: sample.sampler)");
+  std::string samplers_help = sampler_list(0, " | ") + " (default: sample.sampler):";
+  for (const auto& spec : sampler_specs()) samplers_help += std::string("\n  ") + spec.name + ": " + spec.summary;
+  cmd->add_option("--sampler", r->sampler, samplers_help);
   cmd->add_option("--block-size", r->block_size, "semi_ar: tokens per block")->capture_default_str();
-  cmd->add_option("--inner", r->inner, "semi_ar: the sampler inside each block, ancestral | confidence")
+  cmd->add_option("--inner", r->inner, "semi_ar: the sampler inside each block, " + sampler_list(kInsideSemiAr, " | "))
       ->capture_default_str();
   cmd->add_option("--semi-ar-style", r->semi_ar_style,
                   "semi_ar: llada (blocks share --steps) | mdlm (the first window jointly, then each block, each "
@@ -43,8 +49,8 @@ void add_sample_command(CLI::App& app) {
   cmd->add_option("--out", r->out, "write JSONL (text, ids, seed, sampler, steps, nfe, seconds) instead of text");
   cmd->add_option("--device", r->device, "auto | cpu | cuda")->capture_default_str();
   cmd->add_flag("--cuda-graph", r->cuda_graph,
-                "replay from a CUDA graph the whole step (ancestral, confidence, first_hitting) or the denoiser call "
-                "(cached, semi_ar) (CUDA only)");
+                "replay from a CUDA graph the whole step (" + sampler_list(kWholeStepGraph) +
+                    ") or the denoiser call (the others) (CUDA only)");
   cmd->add_flag("--no-kv-cache", r->no_kv_cache,
                 "bd3lm and ar: recompute the finished prefix every call instead of attending to its cached keys and "
                 "values (the same tokens, slower)");
@@ -53,8 +59,20 @@ void add_sample_command(CLI::App& app) {
                   "how tokens are drawn: exact (float64 inverse CDF) | gumbel64 | gumbel32 (MDLM's Gumbel-max in "
                   "float32: truncated noise, lower entropy; to reproduce Zheng et al., not for use)")
       ->capture_default_str();
-  cmd->add_flag("--show-steps", r->show_steps, "print the first sample's canvas after every step (stderr)");
-  on_run(cmd, [r] { torch_commands().sample(*r); });
+  auto show_steps = std::make_shared<bool>(false);
+  cmd->add_flag("--show-steps", *show_steps, "print the first sample's canvas after every step (stderr)");
+  on_run(cmd, [r, show_steps] {
+    if (*show_steps)
+      r->on_step = [](std::int64_t step, const std::string& canvas) {
+        std::cerr << "step " << step << ": " << canvas << "\n";
+      };
+    const SampleOutput out = torch_commands().sample(*r);
+    if (!r->out.empty()) {
+      write_file_atomic(r->out, sample_jsonl(out));
+      return;
+    }
+    for (const auto& row : out.rows) std::cout << row.text << "\n";
+  });
 }
 
 }  // namespace unmask::cli

@@ -11,21 +11,21 @@
 
 #include <nlohmann/json.hpp>
 
-#include "unmask/eval/run.h"
-#include "unmask/interop/run.h"
-#include "unmask/sampling/run.h"
-#include "unmask/train/run.h"
+#include "unmask/app/eval.h"
+#include "unmask/app/interop.h"
+#include "unmask/app/sample.h"
+#include "unmask/app/train.h"
 
 namespace unmask::cli {
 
 // Bumped whenever a request struct or this table changes: a module from
 // another build is refused instead of misread.
-inline constexpr std::uint32_t kTorchCommandsAbi = 3;
+inline constexpr std::uint32_t kTorchCommandsAbi = 4;
 
 struct TorchCommands {
   std::uint32_t abi;
   long long (*train)(const TrainRequest&);
-  void (*sample)(const SampleCliRequest&);
+  SampleOutput (*sample)(const SampleCliRequest&);
   nlohmann::ordered_json (*eval_ppl)(const EvalPplRequest&);
   nlohmann::ordered_json (*eval_gen_ppl)(const EvalGenPplRequest&);
   nlohmann::ordered_json (*eval_all)(const EvalAllRequest&);

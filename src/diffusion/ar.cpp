@@ -16,7 +16,6 @@ class Autoregressive : public Objective {
  public:
   explicit Autoregressive(const ObjectiveContext& c) : mask_(c.special.mask) {}
   std::string name() const override { return "ar"; }
-  bool causal() const override { return true; }
 
   Noised corrupt(const Batch& batch, at::Generator&) const override {
     const at::Tensor& x0 = batch.tokens;

@@ -19,7 +19,6 @@ class MaskedLm : public Objective {
   MaskedLm(const ObjectiveContext& c, bool roberta) : config_(c.diffusion), special_(c.special), roberta_(roberta) {}
 
   std::string name() const override { return roberta_ ? "roberta_diffusion" : "mlm"; }
-  bool is_bound() const override { return false; }
 
   Noised corrupt(const Batch& batch, at::Generator& gen) const override {
     const at::Tensor& x0 = batch.tokens;

@@ -1,7 +1,7 @@
 // ELBO evaluation over a split (MDLM Eq. 10 by Monte-Carlo, D3PM/DiffusionBERT
 // by the sum over steps, AR exact), plus the tokenizer-independent bits per
 // byte and DiffusionBERT's per-word perplexity from the decoded rows.
-#include "unmask/diffusion/model_loss.h"
+#include "unmask/model/model_loss.h"
 #include "unmask/eval/elbo.h"
 
 #include <torch/torch.h>
@@ -34,12 +34,16 @@ std::int64_t count_words(const std::string& text) {
 
 }  // namespace
 
-ElboResult evaluate_elbo(CheckpointModel& m, const std::filesystem::path& data, const ElboOptions& o) {
+ElboResult evaluate_elbo(RunModel& m, const std::filesystem::path& data, const ElboOptions& o) {
   const RunConfig& c = m.config;
   const Objective& objective = *m.objective;
   if (!objective.is_bound())
     throw Error("diffusion.objective=" + objective.name() +
-                " is not a likelihood bound, so it has no ELBO perplexity (bounds: mdlm, d3pm, diffusionbert, ar)");
+                " is not a likelihood bound, so it has no ELBO perplexity (bounds: " + [] {
+                  std::string names;
+                  for (const auto& n : bound_objective_names()) names += (names.empty() ? "" : ", ") + n;
+                  return names;
+                }() + ")");
   if (o.batch_size < 1) throw Error("the evaluation batch size must be at least 1");
   if (o.draws < 1) throw Error("--draws must be at least 1");
   if (o.stride < 1) throw Error("--stride must be at least 1");

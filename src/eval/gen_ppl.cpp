@@ -4,6 +4,8 @@
 // −log p(x_i | x_<i within the chunk).
 #include "unmask/eval/gen_ppl.h"
 
+#include "unmask/eval/text_stats.h"
+
 #include "unmask/diffusion/masking.h"
 
 #include <torch/torch.h>
@@ -15,13 +17,13 @@
 
 namespace unmask {
 
-void require_ar_scorer(const CheckpointModel& scorer) {
+void require_ar_scorer(const RunModel& scorer) {
   if (!scorer.objective->causal())
     throw Error("the scorer " + scorer.dir.string() + " was trained with diffusion.objective=" +
                 scorer.objective->name() + "; gen-ppl needs an autoregressive (ar) checkpoint");
 }
 
-GenPplResult score_samples(CheckpointModel& scorer, const std::vector<std::vector<std::int64_t>>& samples,
+GenPplResult score_samples(RunModel& scorer, const std::vector<std::vector<std::int64_t>>& samples,
                            std::int64_t batch_size) {
   require_ar_scorer(scorer);
   if (batch_size < 1) throw Error("the scoring batch size must be at least 1");
@@ -85,6 +87,31 @@ GenPplResult score_samples(CheckpointModel& scorer, const std::vector<std::vecto
   out.nll_per_token = total / static_cast<double>(out.tokens);
   out.gen_ppl = std::exp(out.nll_per_token);
   return out;
+}
+
+nlohmann::ordered_json gen_ppl_report(RunModel& scorer, const std::vector<eval_detail::ScoredSample>& samples, std::int64_t batch_size) {
+  std::vector<std::vector<std::int64_t>> ids, content;
+  for (const auto& s : samples) {
+    ids.push_back(s.ids);
+    content.push_back(s.content);
+  }
+  const GenPplResult g = score_samples(scorer, ids, batch_size);
+  const TextStats st = text_stats(content);
+  nlohmann::ordered_json j{{"gen_ppl", g.gen_ppl}, {"entropy", st.mean_entropy}, {"nll_per_token", g.nll_per_token},
+         {"tokens", g.tokens}, {"samples", static_cast<std::int64_t>(samples.size())}};
+  double mean = 0;
+  for (double p : g.sample_ppl) mean += p / static_cast<double>(g.sample_ppl.size());
+  j["mean_sample_ppl"] = mean;
+  j["diversity"] = eval_detail::stats_json(st);
+  j["scorer"] = scorer.dir.string();
+  j["scorer_context"] = g.context;
+  j["per_sample"] = nlohmann::ordered_json::array();
+  for (std::size_t i = 0; i < samples.size(); ++i) {
+    const SampleTextStats& s = st.per_sample[i];
+    j["per_sample"].push_back(nlohmann::ordered_json{{"ppl", g.sample_ppl[i]}, {"tokens", s.tokens}, {"entropy", s.entropy},
+                                   {"distinct_1", s.distinct(1)}, {"distinct_4", s.distinct(4)}, {"rep_4", s.rep4()}});
+  }
+  return j;
 }
 
 }  // namespace unmask

@@ -1,6 +1,7 @@
 // Sample files for gen-ppl and `eval all`, and the JSON of diversity statistics.
-#include "samples.h"
+#include "unmask/eval/samples.h"
 
+#include <algorithm>
 #include <fstream>
 
 #include "unmask/eval/inputs.h"
@@ -17,18 +18,52 @@ std::string data_dir(const std::string& requested, const RunConfig& config) {
   return dir;
 }
 
+std::vector<ScoredSample> scored_samples(const std::vector<SampleRecord>& records, const Tokenizer& scorer_tokenizer,
+                                         bool retokenize, const std::string& origin) {
+  const SpecialTokens& sp = scorer_tokenizer.special();
+  std::vector<ScoredSample> out;
+  for (const auto& r : records) {
+    ScoredSample s;
+    s.text = r.text;
+    const bool same = r.tokenizer && *r.tokenizer == scorer_tokenizer.fingerprint();
+    if (r.tokenizer && !same && !retokenize)
+      throw Error("the samples in " + origin + " were made with tokenizer " + r.tokenizer->substr(0, 12) +
+                  "… but the scorer uses " + scorer_tokenizer.fingerprint().substr(0, 12) +
+                  "…; pass --retokenize to score their text with the scorer's tokenizer");
+    if (same && !retokenize && r.ids) {
+      const auto& ids = *r.ids;
+      for (std::size_t i = 1; i < ids.size(); ++i) {  // ids[0] is BOS
+        // The first EOS ends the sample (scored); a tokenizer whose pad is
+        // its EOS (GPT-2's) must not skip it as padding.
+        if (ids[i] == sp.eos) {
+          s.ids.push_back(ids[i]);
+          break;  // tokens after the first EOS are not scored
+        }
+        if (ids[i] == sp.pad) continue;
+        s.ids.push_back(ids[i]);
+        s.content.push_back(ids[i]);
+      }
+      out.push_back(std::move(s));
+      continue;
+    }
+    for (int id : scorer_tokenizer.encode(s.text)) s.ids.push_back(id);
+    s.content = s.ids;
+    out.push_back(std::move(s));
+  }
+  return out;
+}
+
 std::vector<ScoredSample> read_samples(const fs::path& path, const Tokenizer& scorer_tokenizer, bool retokenize) {
   std::ifstream in(path);
   if (!in) throw Error("cannot read the samples file " + path.string());
-  const SpecialTokens& sp = scorer_tokenizer.special();
   const bool jsonl = is_sample_jsonl(path);
-  std::vector<ScoredSample> out;
+  std::vector<SampleRecord> records;
   std::size_t line_no = 0;
   for (std::string line; std::getline(in, line);) {
     ++line_no;
     if (line.empty()) continue;
-    ScoredSample s;
-    s.text = line;
+    SampleRecord r;
+    r.text = line;
     if (jsonl) {
       nlohmann::json j;
       try {
@@ -38,36 +73,23 @@ std::vector<ScoredSample> read_samples(const fs::path& path, const Tokenizer& sc
       }
       if (!j.is_object() || !j.contains("text") || !j["text"].is_string())
         throw Error(path.string() + ":" + std::to_string(line_no) + ": no \"text\" field (expected 'unmask sample --out' lines)");
-      s.text = j["text"].get<std::string>();
-      const bool same = j.contains("tokenizer") && j["tokenizer"] == scorer_tokenizer.fingerprint();
-      if (j.contains("tokenizer") && !same && !retokenize)
-        throw Error("the samples in " + path.string() + " were made with tokenizer " +
-                    j["tokenizer"].get<std::string>().substr(0, 12) + "… but the scorer uses " +
-                    scorer_tokenizer.fingerprint().substr(0, 12) +
-                    "…; pass --retokenize to score their text with the scorer's tokenizer");
-      if (same && !retokenize && j.contains("ids")) {
-        const auto ids = j["ids"].get<std::vector<std::int64_t>>();
-        for (std::size_t i = 1; i < ids.size(); ++i) {  // ids[0] is BOS
-          // The first EOS ends the sample (scored); a tokenizer whose pad is
-          // its EOS (GPT-2's) must not skip it as padding.
-          if (ids[i] == sp.eos) {
-            s.ids.push_back(ids[i]);
-            break;  // tokens after the first EOS are not scored
-          }
-          if (ids[i] == sp.pad) continue;
-          s.ids.push_back(ids[i]);
-          s.content.push_back(ids[i]);
-        }
-        out.push_back(std::move(s));
-        continue;
+      r.text = j["text"].get<std::string>();
+      const std::string where = path.string() + ":" + std::to_string(line_no) + ": ";
+      if (j.contains("tokenizer")) {
+        if (!j["tokenizer"].is_string()) throw Error(where + "\"tokenizer\" is not a string (a tokenizer fingerprint)");
+        r.tokenizer = j["tokenizer"].get<std::string>();
+      }
+      if (j.contains("ids")) {
+        const auto& ids = j["ids"];
+        if (!ids.is_array() || !std::all_of(ids.begin(), ids.end(), [](const auto& v) { return v.is_number_integer(); }))
+          throw Error(where + "\"ids\" is not an array of integers");
+        r.ids = ids.get<std::vector<std::int64_t>>();
       }
     }
-    for (int id : scorer_tokenizer.encode(s.text)) s.ids.push_back(id);
-    s.content = s.ids;
-    out.push_back(std::move(s));
+    records.push_back(std::move(r));
   }
-  if (out.empty()) throw Error("the samples file " + path.string() + " has no samples");
-  return out;
+  if (records.empty()) throw Error("the samples file " + path.string() + " has no samples");
+  return scored_samples(records, scorer_tokenizer, retokenize, path.string());
 }
 
 Json stats_json(const TextStats& st) {

@@ -1,6 +1,7 @@
 // init.from: architecture and tokenizer checks, then a tolerant copy of the
 // source's tensors into the freshly built backbone.
 #include "unmask/interop/init_from.h"
+#include "unmask/run/layout.h"
 
 #include <torch/torch.h>
 
@@ -8,11 +9,11 @@
 
 #include "unmask/interop/hf_model.h"
 #include "unmask/model/weights.h"
-#include "unmask/train/checkpoint.h"
+#include "unmask/run/layout.h"
+#include "unmask/run/run_model.h"
 #include "unmask/util/error.h"
 #include "unmask/util/fs.h"
 #include "unmask/util/log.h"
-#include "unmask/util/safetensors.h"
 
 namespace unmask {
 namespace {
@@ -42,15 +43,12 @@ Source read_source(const fs::path& from) {
     s.origin = hf.architecture + " " + from.string();
     return s;
   }
-  const fs::path ckpt = find_checkpoint(from);
-  verify_checkpoint(ckpt);
-  ConfigBuilder builder;
-  builder.merge_file((ckpt / "config.json").string());
-  s.model = builder.build().model;
-  s.tokenizer = load_tokenizer(ckpt / "tokenizer");
-  const fs::path weights = ckpt / (fs::exists(ckpt / "ema.safetensors") ? "ema.safetensors" : "model.safetensors");
-  s.tensors = load_safetensors(weights).tensors;
-  s.tensors.erase("__num_updates__");
+  RunModel m = load_run_model(from, "cpu", /*ema=*/true);
+  s.model = m.config.model;
+  s.tokenizer = std::move(m.tokenizer);
+  for (const auto& p : m.model->named_parameters()) s.tensors[p.key()] = p.value().detach();
+  for (const auto& b : m.model->named_buffers()) s.tensors[b.key()] = b.value();
+  const fs::path weights = m.dir / (m.ema ? run_files::kEma : run_files::kModel);
   s.origin = "unmask checkpoint " + weights.string();
   return s;
 }

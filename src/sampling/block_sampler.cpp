@@ -1,6 +1,6 @@
 // Block diffusion sampling (BD3-LM, Arriola et al. 2025, Alg. 2; bd3lms
 // diffusion.py _semi_ar_sampler): block b is denoised from all-[MASK] with the
-// request's sampler and steps, conditioned on the clean blocks before it:
+// request's sampler (one that supports kInBlocks) and steps, conditioned on the clean blocks before it:
 //   cached:   the block attends to the KV cache of the finished blocks
 //             (model/kv_cache.h), which a store pass extends after the block;
 //   uncached: the window of clean blocks and the noisy block run through the
@@ -53,9 +53,7 @@ void block_diffusion(BackboneImpl& model, Denoiser& d, at::Tensor& x, std::int64
       if (r.on_step) r.on_step(x.narrow(1, 0, end));
     };
     at::Tensor block = x.narrow(1, begin, block_size).clone();  // (N, L′)
-    if (r.sampler == "first_hitting") first_hitting(d, block);
-    else if (r.sampler == "confidence") confidence(d, block, at::Tensor(), r.steps);
-    else ancestral(d, block, at::Tensor(), r.steps, false);
+    strategy(r.sampler).denoise(d, block, at::Tensor(), r.steps);
     x.narrow(1, begin, block_size).copy_(block);
     if (cached) {  // the finished block joins the context of the next ones
       model.forward_cached(block, d.objective.time_condition(clean_time).to(x.device()), cache, /*store=*/true,

@@ -1,7 +1,7 @@
-// `run_sampler`: validates a request, lays out the canvas (BOS, prompts,
-// [MASK]), builds one random stream per sample and runs the named strategy:
-// whole canvas, blocks left to right (LLaDA semi-AR) or a sliding window over
-// text longer than the model's context (MDLM semi-AR); AR decodes left to right.
+// `run_sampler`: validates a request against what its sampler supports, lays
+// out the canvas (BOS, prompts, [MASK]), builds one random stream per sample
+// and runs the registered strategy on the whole canvas, or inside each block
+// of a bd3lm model; AR decodes left to right.
 #include "unmask/sampling/sampler.h"
 
 #include <torch/torch.h>
@@ -89,22 +89,21 @@ void autoregressive(BackboneImpl& model, const SpecialTokens& special, const Sam
 }
 
 void validate(const SampleRequest& r, bool causal, bool blocks) {
-  const auto names = sampler_names();
-  if (std::find(names.begin(), names.end(), r.sampler) == names.end())
-    throw Error("unknown sampler '" + r.sampler + "' (known: ancestral, cached, confidence, first_hitting, semi_ar)");
+  const SamplerSpec& spec = sampler_spec(r.sampler);
   if (r.confidence != "maxprob" && r.confidence != "margin" && r.confidence != "entropy")
     throw Error("unknown confidence '" + r.confidence + "' (valid: maxprob, margin, entropy)");
   if (r.k_schedule != "linear" && r.k_schedule != "cosine")
     throw Error("unknown confidence schedule '" + r.k_schedule + "' (valid: linear, cosine)");
-  if (r.inner != "ancestral" && r.inner != "confidence")
-    throw Error("unknown inner sampler '" + r.inner + "' for semi_ar (valid: ancestral, confidence)");
+  if (!sampler_spec(r.inner).has(kInsideSemiAr))
+    throw Error("unknown inner sampler '" + std::string(sampler_name(r.inner)) + "' for semi_ar (valid: " +
+                sampler_list(kInsideSemiAr) + ")");
   if (r.filter != "x0" && r.filter != "reverse")
     throw Error("unknown filter '" + r.filter + "' (valid: x0, reverse)");
-  const bool ancestral_inside = r.sampler == "ancestral" || r.sampler == "cached" ||
-                                (r.sampler == "semi_ar" && r.inner == "ancestral");
-  if (r.filter == "reverse" && (causal || !ancestral_inside))
-    throw Error("--filter reverse draws from the ancestral reverse step: use --sampler ancestral, cached or semi_ar "
-                "with --inner ancestral (got " + (causal ? std::string("an ar checkpoint") : "--sampler " + r.sampler) + ")");
+  const SamplerSpec& drawing = spec.has(kRunsInner) ? sampler_spec(r.inner) : spec;  // the one that draws tokens
+  if (r.filter == "reverse" && (causal || !drawing.has(kReverseFilter)))
+    throw Error("--filter reverse draws from the ancestral reverse step: use --sampler " + sampler_list(kReverseFilter, ", ") +
+                " or " + sampler_list(kRunsInner) + " with --inner " + sampler_list(kInsideSemiAr | kReverseFilter) +
+                " (got " + (causal ? std::string("an ar checkpoint") : "--sampler " + std::string(spec.name)) + ")");
   if (r.semi_ar_style != "llada" && r.semi_ar_style != "mdlm")
     throw Error("unknown semi_ar style '" + r.semi_ar_style + "' (valid: llada, mdlm)");
   if (r.mask_bos && causal) throw Error("an ar checkpoint decodes after BOS: --mask-bos applies to diffusion models");
@@ -117,23 +116,21 @@ void validate(const SampleRequest& r, bool causal, bool blocks) {
       throw Error("a prompt of " + std::to_string(prompt.size()) + " tokens does not fit in length " +
                   std::to_string(r.length) + " (BOS + prompt + at least one token; use a larger --length)");
   }
-  if (r.context > 0 && r.length > r.context && !blocks && (causal || r.sampler != "semi_ar"))
+  if (r.context > 0 && r.length > r.context && !blocks && (causal || !spec.has(kSlidesWindow)))
     throw Error("length " + std::to_string(r.length) + " exceeds the model's context of " + std::to_string(r.context) +
                 " positions; " + (causal ? "an ar model cannot decode past it" :
-                                           "--sampler semi_ar slides a window over longer text"));
+                                           "--sampler " + sampler_list(kSlidesWindow, " or ") + " slides a window over longer text"));
 }
 
 }  // namespace
 
-std::vector<std::string> sampler_names() { return {"ancestral", "cached", "confidence", "first_hitting", "semi_ar"}; }
-
 SampleResult run_sampler(BackboneImpl& model, const Objective& objective, const SpecialTokens& special,
                          const SampleRequest& request) {
   validate(request, objective.causal(), objective.block_size() > 0);
-  if (objective.block_size() > 0 && request.sampler != "ancestral" && request.sampler != "first_hitting" &&
-      request.sampler != "confidence")
-    throw Error("a bd3lm checkpoint samples block by block with ancestral, first_hitting or confidence inside each "
-                "block (got --sampler " + request.sampler + ")");
+  const SamplerSpec& spec = sampler_spec(request.sampler);
+  if (objective.block_size() > 0 && !spec.has(kInBlocks))
+    throw Error("a bd3lm checkpoint samples block by block with " + sampler_list(kInBlocks, ", ") +
+                " inside each block (got --sampler " + spec.name + ")");
   if (objective.block_size() > 0 && request.cuda_graph)
     throw Error("--cuda-graph does not apply to a bd3lm checkpoint: its calls change shape as the KV cache grows");
   torch::NoGradGuard no_grad;
@@ -192,14 +189,15 @@ SampleResult run_sampler(BackboneImpl& model, const Objective& objective, const 
   // --cuda-graph: a strategy whose step is one fixed sequence of device
   // operations replays the whole step; the others (cached, semi_ar) replay
   // the denoiser call.
-  const bool whole_steps = r.cuda_graph && (r.sampler == "ancestral" || r.sampler == "first_hitting" ||
-                                            r.sampler == "confidence");
+  const bool whole_steps = r.cuda_graph && spec.has(kWholeStepGraph);
   std::unique_ptr<sampling::CudaGraphed> graphed;
   if (r.cuda_graph && !whole_steps)
     graphed = std::make_unique<sampling::CudaGraphed>(
         [&forward](const std::vector<at::Tensor>& in) { return std::vector<at::Tensor>{forward(in[0], in[1])}; });
   sampling::Denoiser d{objective, schedule, special, r, picker, rng, out, r.dense_draws || !device.is_cpu(), check_every};
   d.graph_steps = whole_steps;
+  d.time_independent = model.options().model.time_conditioning == "none";
+  d.context = r.context;
   d.network = [&](const at::Tensor& xt, const at::Tensor& t) {
     const at::Tensor cond = objective.time_condition(t).to(device);
     return graphed ? (*graphed)({xt, cond})[0] : forward(xt, cond);
@@ -212,44 +210,8 @@ SampleResult run_sampler(BackboneImpl& model, const Objective& objective, const 
     const std::int64_t context = r.context > 0 ? std::min(r.context, r.length) : r.length;
     const std::int64_t bs = objective.block_size();
     sampling::block_diffusion(model, d, x, bs, std::max(bs, context - context % bs), r.kv_cache && model.has_kv_cache());
-  } else if (r.sampler == "first_hitting") {
-    sampling::first_hitting(d, x);
-  } else if (r.sampler == "confidence") {
-    sampling::confidence(d, x, at::Tensor(), r.steps);
-  } else if (r.sampler == "semi_ar") {
-    // Blocks left to right, earlier ones fixed. The model sees the whole
-    // canvas (later blocks still masked) when it fits its context, else a
-    // window of `context` positions ending at the block. llada: blocks of
-    // `block_size` share the steps. mdlm (diffusion.py sample_subs_guidance):
-    // the first window is denoised jointly, then each block of `block_size`
-    // (MDLM's stride_length) in a window that slides by it, each with all the steps.
-    const std::int64_t context = r.context > 0 ? std::min(r.context, r.length) : r.length;
-    const bool mdlm_style = r.semi_ar_style == "mdlm";
-    std::vector<std::pair<std::int64_t, std::int64_t>> spans;  // [begin, end) of each block
-    std::int64_t pos = mdlm_style ? context : std::min(1 + r.block_size, r.length);
-    spans.emplace_back(r.mask_bos ? 0 : 1, pos);
-    for (; pos < r.length; pos += r.block_size) spans.emplace_back(pos, std::min(pos + r.block_size, r.length));
-    const auto blocks = static_cast<std::int64_t>(spans.size());
-    const std::int64_t steps = mdlm_style ? r.steps : std::max<std::int64_t>(1, r.steps / blocks);
-    for (std::size_t b = 0; b < spans.size(); ++b) {
-      const auto [begin, end] = spans[b];
-      d.phase = static_cast<std::int64_t>(b) + 1;  // each block draws from its own sites
-      const std::int64_t w0 = std::clamp<std::int64_t>(end - context, 0, r.length - context);
-      at::Tensor window = x.narrow(1, w0, context).clone();  // (N, C)
-      at::Tensor active = torch::zeros({context}, torch::TensorOptions().dtype(torch::kBool).device(device));
-      active.narrow(0, begin - w0, end - begin).fill_(true);
-      d.notify = [&](const at::Tensor& w) {
-        x.narrow(1, w0, context).copy_(w);
-        if (r.on_step) r.on_step(x);
-      };
-      if (r.inner == "confidence") sampling::confidence(d, window, active, steps);
-      else sampling::ancestral(d, window, active, steps, false);
-      x.narrow(1, w0, context).copy_(window);
-    }
   } else {
-    // ddpm_cache reuses a prediction only when it cannot depend on t.
-    const bool cache = r.sampler == "cached" && model.options().model.time_conditioning == "none";
-    sampling::ancestral(d, x, at::Tensor(), r.steps, cache);
+    sampling::strategy(r.sampler).denoise(d, x, at::Tensor(), r.steps);
   }
   finish();
   return out;

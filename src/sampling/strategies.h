@@ -1,6 +1,8 @@
-// The reverse-process loops behind `run_sampler` (internal): each denoises the
-// [MASK] positions of a canvas (N, L) that lie in `active`, leaving every other
-// position as it is. sampler.cpp composes them (blocks, sliding windows).
+// The samplers behind `run_sampler` (internal): each registered sampler
+// (unmask/samplers.def) is a Strategy, defined in samplers/<name>.cpp, that
+// denoises the [MASK] positions of a canvas (N, L) lying in `active`, leaving
+// every other position as it is. sampler.cpp runs the chosen one on the
+// whole canvas, block_sampler.cpp inside each bd3lm block.
 #pragma once
 
 #include <ATen/core/Tensor.h>
@@ -38,6 +40,8 @@ struct Denoiser {
   std::int64_t check_every = 1;  // steps between termination checks
   std::int64_t phase = 0;        // 0: the whole canvas; semi_ar block b: b + 1 (keys the draws)
   bool graph_steps = false;      // replay whole steps from a CUDA graph (step_runner.h)
+  bool time_independent = false; // the network ignores t (model.time_conditioning=none): `cached` may reuse calls
+  std::int64_t context = 0;      // positions the model sees at once (semi_ar's window)
   // (N, L) canvas, (N) times in [0, 1] (one for all: (1)) → (N, L, V) float32 log p_θ(x0 | x_t), [MASK] excluded.
   std::function<at::Tensor(const at::Tensor&, const at::Tensor&)> network = nullptr;
   // Called with the canvas after every step.
@@ -67,12 +71,26 @@ struct Denoiser {
   }
 };
 
-// MDLM `ddpm` / D3PM ancestral steps from t = 1 to 0 (`cache`: MDLM `ddpm_cache`),
-// then a greedy denoise of what is still masked.
-void ancestral(Denoiser& d, at::Tensor& x, const at::Tensor& active, std::int64_t steps, bool cache);
-// MaskGIT / LLaDA confidence decoding in `steps` steps (optionally re-masking).
-void confidence(Denoiser& d, at::Tensor& x, const at::Tensor& active, std::int64_t steps);
-// Zheng et al. 2024 first-hitting: one token and one network call per step.
-void first_hitting(Denoiser& d, at::Tensor& x);
+// A registered sampler: denoises the [MASK] positions of x (N, L) inside
+// `active` ((L) bool; undefined: the whole canvas) in `steps` steps.
+class Strategy {
+ public:
+  virtual ~Strategy() = default;
+  virtual void denoise(Denoiser& d, at::Tensor& x, const at::Tensor& active, std::int64_t steps) const = 0;
+};
+
+// The strategy registered as `id` (strategies.cpp builds the table from samplers.def).
+const Strategy& strategy(SamplerId id);
+
+// (N, L) bool: masked positions of `x` (N, L) that `active` (L) allows.
+inline at::Tensor open_positions(const at::Tensor& x, std::int64_t mask, const at::Tensor& active) {
+  const at::Tensor masked = x == mask;
+  return active.defined() ? masked.logical_and(active.unsqueeze(0)) : masked;
+}
+
+// MDLM `ddpm` / D3PM ancestral steps from t = 1 to 0 (`reuse`: MDLM
+// `ddpm_cache`), then a greedy denoise of what is still masked
+// (samplers/ancestral.cpp; `cached` runs it with reuse).
+void ancestral_steps(Denoiser& d, at::Tensor& x, const at::Tensor& active, std::int64_t steps, bool reuse);
 
 }  // namespace unmask::sampling

@@ -1,7 +1,8 @@
 // The training loop: batches → corruption → accumulated gradients → AdamW,
 // with EMA, validation, metrics, checkpoints and exact resume; on N ranks,
 // each trains on its share of the global batch (dist/data_parallel.h).
-#include "unmask/diffusion/model_loss.h"
+#include "unmask/model/model_loss.h"
+#include "unmask/run/layout.h"
 #include "unmask/train/trainer.h"
 
 #include <c10/core/impl/DeviceGuardImplInterface.h>
@@ -15,10 +16,11 @@
 
 #include "trainer_impl.h"
 #include "unmask/diffusion/spindle.h"
-#include "unmask/dist/grad_sync.h"
+#include "unmask/distributed/grad_sync.h"
 #include "unmask/interop/init_from.h"
 #include "unmask/train/fused_adamw.h"
-#include "unmask/train/checkpoint.h"
+#include "unmask/run/checkpoint.h"
+#include "unmask/run/run_model.h"
 #include "unmask/train/lr_schedule.h"
 #include "unmask/util/autocast.h"
 #include "unmask/util/error.h"
@@ -115,16 +117,14 @@ void Trainer::Impl::setup() {
   }
 
   torch::manual_seed(static_cast<std::uint64_t>(c.seed));
-  const std::int64_t vocab =
-      model_vocab_size(c.model, tokenizer->vocab_size(), c.diffusion.objective == "ar", tokenizer->special());
-  ObjectiveContext ctx{c.diffusion, tokenizer->special(), vocab, {}};
+  at::Tensor token_weights;  // (V) spindle schedule only
   if (c.diffusion.schedule == "spindle" && (c.diffusion.objective == "d3pm" || c.diffusion.objective == "diffusionbert")) {
     token_counts = count_tokens(*train_split);
-    ctx.token_weights = spindle_token_weights(token_counts, tokenizer->special().pad);
+    token_weights = spindle_token_weights(token_counts, tokenizer->special().pad);
   }
-  objective = make_objective(ctx);
-  BackboneOptions bo{c.model, vocab, objective->causal(), c.diffusion.T};
-  model = make_backbone(bo);
+  BuiltModel built = build_model(c, *tokenizer, token_weights);
+  objective = std::move(built.objective);
+  model = built.model;
   // Step 0's weights from init.from; a resumed run takes its own checkpoint's.
   if (!c.init.from.empty() && options.resume.empty()) initialise_from(*model, c, *tokenizer);
   model->to(device);
@@ -181,9 +181,9 @@ std::int64_t Trainer::run() {
     if (m.dp->is_main()) m.truncate_metrics(m.step);
   }
   if (m.dp->is_main()) {
-    write_file_atomic(m.run_dir / "config.json", m.options.resolved.dump(2) + "\n");
-    m.metrics.open(m.run_dir / "metrics.jsonl", std::ios::app);
-    if (!m.metrics) throw Error("cannot write " + (m.run_dir / "metrics.jsonl").string());
+    write_file_atomic(m.run_dir / run_files::kConfig, m.options.resolved.dump(2) + "\n");
+    m.metrics.open(m.run_dir / run_files::kMetrics, std::ios::app);
+    if (!m.metrics) throw Error("cannot write " + (m.run_dir / run_files::kMetrics).string());
   }
 
   std::int64_t params = 0;

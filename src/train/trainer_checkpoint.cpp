@@ -10,9 +10,10 @@
 
 #include "trainer_impl.h"
 #include "unmask/diffusion/clip_search.h"
+#include "unmask/run/layout.h"
 #include "unmask/model/weights.h"
-#include "unmask/train/checkpoint.h"
-#include "unmask/train/trainer_state.h"
+#include "unmask/run/checkpoint.h"
+#include "unmask/run/trainer_state.h"
 #include "unmask/util/error.h"
 #include "unmask/util/fs.h"
 #include "unmask/util/log.h"
@@ -40,7 +41,7 @@ bool breaks_model(const std::string& key) {
 
 void Trainer::Impl::check_compatible(const fs::path& ckpt) const {
   std::map<std::string, Json> before, now;
-  flatten(Json::parse(read_file(ckpt / "config.json")), "", before);
+  flatten(Json::parse(read_file(ckpt / run_files::kConfig)), "", before);
   flatten(options.resolved, "", now);
   std::vector<std::string> breaking, harmless;
   for (const auto& [key, value] : now) {
@@ -73,22 +74,22 @@ void Trainer::Impl::load_checkpoint(const fs::path& ckpt) {
 }
 
 void Trainer::Impl::load_checkpoint_files(const fs::path& ckpt) {
-  if (!fs::exists(ckpt / "optimizer.pt"))
+  if (!fs::exists(ckpt / run_files::kOptimizer))
     throw Error("cannot resume from " + ckpt.string() + ": it has no optimizer state (written by 'unmask import "
                 "hf'?); start a new run from its weights with --set init.from=" + ckpt.string());
   check_compatible(ckpt);
-  load_named_tensors(*model, load_safetensors(ckpt / "model.safetensors").tensors, (ckpt / "model.safetensors").string());
+  load_named_tensors(*model, load_safetensors(ckpt / run_files::kModel).tensors, (ckpt / run_files::kModel).string());
   if (ema) {
-    if (!fs::exists(ckpt / "ema.safetensors")) throw Error(ckpt.string() + " has no EMA weights but train.ema > 0");
-    ema->load_state(load_safetensors(ckpt / "ema.safetensors").tensors);
+    if (!fs::exists(ckpt / run_files::kEma)) throw Error(ckpt.string() + " has no EMA weights but train.ema > 0");
+    ema->load_state(load_safetensors(ckpt / run_files::kEma).tensors);
   }
   try {
-    torch::load(*optimizer, (ckpt / "optimizer.pt").string());
+    torch::load(*optimizer, (ckpt / run_files::kOptimizer).string());
   } catch (const c10::Error& e) {
     throw Error("cannot read the optimizer state in " + ckpt.string() + " (corrupt or from another model)");
   }
   const TrainerState trainer = read_trainer_state(ckpt);
-  const auto rng = load_safetensors(ckpt / "rng.safetensors").tensors;
+  const auto rng = load_safetensors(ckpt / run_files::kRng).tensors;
   restore_random_states({rng.begin(), rng.end()}, trainer.world_size);
   step = trainer.step;
   nonfinite_in_a_row = trainer.nonfinite_in_a_row;
@@ -149,19 +150,19 @@ void Trainer::Impl::save_checkpoint(double elapsed) {
   std::vector<std::pair<std::string, at::Tensor>> tensors;
   for (const auto& p : model->named_parameters()) tensors.emplace_back(p.key(), p.value());
   for (const auto& b : model->named_buffers()) tensors.emplace_back(b.key(), b.value());
-  save_safetensors(w.file("model.safetensors"), tensors, {{"format", "unmask-model"}});
-  if (ema) save_safetensors(w.file("ema.safetensors"), ema->state());
+  save_safetensors(w.file(run_files::kModel), tensors, {{"format", "unmask-model"}});
+  if (ema) save_safetensors(w.file(run_files::kEma), ema->state());
   {
     // Serialised in memory, then written by our checked writer: LibTorch's
     // file writer aborts the process when the disk fills (it throws from a destructor).
     std::ostringstream bytes;
     torch::save(*optimizer, bytes);
-    write_file_atomic(w.file("optimizer.pt"), bytes.str());
+    write_file_atomic(w.file(run_files::kOptimizer), bytes.str());
   }
-  save_safetensors(w.file("rng.safetensors"), rng);
+  save_safetensors(w.file(run_files::kRng), rng);
   if (!token_counts.empty())
-    save_safetensors(w.file("token_counts.safetensors"), {{"counts", torch::tensor(token_counts, torch::kLong)}});
-  write_file_atomic(w.file("config.json"), options.resolved.dump(2) + "\n");
+    save_safetensors(w.file(run_files::kTokenCounts), {{"counts", torch::tensor(token_counts, torch::kLong)}});
+  write_file_atomic(w.file(run_files::kConfig), options.resolved.dump(2) + "\n");
   save_tokenizer(*tokenizer, w.file("tokenizer"));
   TrainerState trainer;
   trainer.step = step;
@@ -178,7 +179,7 @@ void Trainer::Impl::save_checkpoint(double elapsed) {
   // Test hook: widen the window in which a checkpoint is half written.
   if (const char* pause = std::getenv("UNMASK_TEST_CHECKPOINT_PAUSE_MS"))
     std::this_thread::sleep_for(std::chrono::milliseconds(std::atoll(pause)));
-  write_file_atomic(w.file(kTrainerState), trainer_state_json(trainer).dump(2) + "\n");
+  write_file_atomic(w.file(run_files::kTrainerState), trainer_state_json(trainer).dump(2) + "\n");
   w.commit(config().checkpoint);
 }
 

@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "unmask/data/loader.h"
-#include "unmask/dist/data_parallel.h"
+#include "unmask/distributed/data_parallel.h"
 #include "unmask/tokenizer/tokenizer.h"
 #include "unmask/train/ema.h"
 #include "unmask/train/trainer.h"

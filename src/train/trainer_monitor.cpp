@@ -6,8 +6,9 @@
 
 #include "trainer_impl.h"
 #include "unmask/diffusion/clip_search.h"
-#include "unmask/diffusion/model_loss.h"
-#include "unmask/sampling/sampler.h"
+#include "unmask/model/model_loss.h"
+#include "unmask/run/layout.h"
+#include "unmask/sampling/request.h"
 #include "unmask/util/autocast.h"
 #include "unmask/util/fs.h"
 #include "unmask/util/log.h"
@@ -103,24 +104,22 @@ void Trainer::Impl::choose_clip() {
 // Own random streams and eval mode: the training RNG is untouched.
 void Trainer::Impl::print_samples() {
   const RunConfig& c = config();
-  SampleRequest r;
-  r.num = std::min<std::int64_t>(c.sample.num, 4);
-  r.length = std::min(c.sample.length, c.data.length);
-  if (const std::int64_t bs = objective->block_size(); bs > 0) r.length = std::max(bs, r.length - r.length % bs);
-  r.steps = std::min(c.sample.steps, r.length);  // more steps than tokens adds nothing to a preview
-  r.picker.temperature = c.sample.temperature;
-  r.picker.top_k = c.sample.top_k;
-  r.picker.top_p = c.sample.top_p;
-  r.filter = c.sample.filter;
-  r.mask_bos = c.sample.mask_bos && !objective->causal();
-  r.T = c.diffusion.T;  // discrete-time models step on their grid k/T
-  r.seed = static_cast<std::uint64_t>(c.seed) + static_cast<std::uint64_t>(step);
+  SampleOverrides o;
+  o.sampler = "ancestral";  // previews: the default sampler, whatever sample.sampler says
+  o.num = std::min<std::int64_t>(c.sample.num, 4);
+  std::int64_t length = std::min(c.sample.length, c.data.length);
+  if (const std::int64_t bs = objective->block_size(); bs > 0) length = std::max(bs, length - length % bs);
+  o.length = length;
+  o.steps = std::min(c.sample.steps, length);  // more steps than tokens adds nothing to a preview
+  o.mask_bos = c.sample.mask_bos && !objective->causal();
+  o.seed = static_cast<std::uint64_t>(c.seed) + static_cast<std::uint64_t>(step);
+  const SampleRequest r = sample_request(c, *tokenizer, o);
   if (ema) ema->swap_in(*model);
   model->eval();
   const SampleResult out = run_sampler(*model, *objective, tokenizer->special(), r);
   model->train();
   if (ema) ema->swap_out(*model);
-  std::ofstream file(run_dir / "samples.jsonl", std::ios::app);
+  std::ofstream file(run_dir / run_files::kSamples, std::ios::app);
   for (std::int64_t i = 0; i < r.num; ++i) {
     const std::string text = decode_sample(*tokenizer, out.ids[i], c.data.mode == "pad");
     log::info("step " + std::to_string(step) + " sample " + std::to_string(i) + ": " + text);
@@ -136,7 +135,7 @@ void Trainer::Impl::write_metrics(const Json& line) {
 
 // After a resume, drop what the interrupted run logged past its checkpoint.
 void Trainer::Impl::truncate_metrics(std::int64_t keep_through) {
-  const fs::path path = run_dir / "metrics.jsonl";
+  const fs::path path = run_dir / run_files::kMetrics;
   if (!fs::exists(path)) return;
   std::istringstream in(read_file(path));
   std::string kept;

@@ -12,7 +12,7 @@
 #include <thread>
 
 #include "test_util.h"
-#include "unmask/train/checkpoint.h"
+#include "unmask/run/checkpoint.h"
 
 namespace unmask {
 namespace {

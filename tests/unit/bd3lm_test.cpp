@@ -9,7 +9,7 @@
 #include "test_util.h"
 #include "torch_test_util.h"
 #include "unmask/diffusion/clip_search.h"
-#include "unmask/diffusion/model_loss.h"
+#include "unmask/model/model_loss.h"
 #include "unmask/diffusion/objective.h"
 #include "unmask/model/backbone.h"
 #include "unmask/model/block_input.h"

@@ -9,8 +9,8 @@
 #include <fstream>
 
 #include "test_util.h"
-#include "unmask/train/checkpoint.h"
-#include "unmask/train/trainer_state.h"
+#include "unmask/run/checkpoint.h"
+#include "unmask/run/trainer_state.h"
 #include "unmask/util/error.h"
 #include "unmask/util/run_lock.h"
 

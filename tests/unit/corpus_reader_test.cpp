@@ -2,7 +2,7 @@
 #include <gtest/gtest.h>
 
 #include "test_util.h"
-#include "unmask/data/corpus_reader.h"
+#include "unmask/util/corpus_reader.h"
 #include "unmask/util/error.h"
 
 namespace unmask {

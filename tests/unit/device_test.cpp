@@ -176,7 +176,7 @@ TEST_F(Device, SamplingIsRepeatableAndCudaGraphsAgree) {
   // ancestral, confidence, first_hitting replay whole steps; semi_ar the denoiser call.
   for (const std::string sampler : {"ancestral", "semi_ar", "confidence", "first_hitting"}) {
     SampleRequest r;
-    r.sampler = sampler;
+    r.sampler = parse_sampler(sampler);
     r.num = 3;
     r.length = 25;
     r.steps = 12;

@@ -77,7 +77,7 @@ Order sample_order(const Objective& objective, const std::string& sampler, std::
   r.filter = filter;
   r.picker.temperature = temperature;
   r.picker.top_k = top_k;
-  r.sampler = sampler;
+  r.sampler = parse_sampler(sampler);
   r.num = num;
   r.length = kLength;
   r.steps = kT;
@@ -163,14 +163,14 @@ TEST(SpindleSampling, ReverseFilterNeedsAnAncestralStep) {
   r.T = kT;
   r.filter = "reverse";
   for (const char* sampler : {"confidence", "first_hitting"}) {
-    r.sampler = sampler;
+    r.sampler = parse_sampler(sampler);
     EXPECT_THROW(run_sampler(model, *objective, SpecialTokens{}, r), Error) << sampler;
   }
-  r.sampler = "semi_ar";
-  r.inner = "confidence";
+  r.sampler = SamplerId::semi_ar;
+  r.inner = SamplerId::confidence;
   EXPECT_THROW(run_sampler(model, *objective, SpecialTokens{}, r), Error);
   r.filter = "x1";
-  r.sampler = "ancestral";
+  r.sampler = SamplerId::ancestral;
   EXPECT_THROW(run_sampler(model, *objective, SpecialTokens{}, r), Error);
 }
 

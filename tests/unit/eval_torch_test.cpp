@@ -15,8 +15,8 @@
 namespace unmask {
 namespace {
 
-CheckpointModel tiny_ar() {
-  CheckpointModel m;
+RunModel tiny_ar() {
+  RunModel m;
   m.tokenizer = load_tokenizer(test::fortune_tokenizer());
   m.config.data.mode = "pad";
   m.config.data.length = 24;
@@ -35,7 +35,7 @@ CheckpointModel tiny_ar() {
 
 // −log p(ids[i] | ids[<i]) summed over i ≥ 1, one unbatched forward, with
 // [MASK] out of the softmax (MDLM's AR backbone sets its logit to −1e6).
-double direct_nll(CheckpointModel& m, const std::vector<std::int64_t>& ids, std::int64_t* count) {
+double direct_nll(RunModel& m, const std::vector<std::int64_t>& ids, std::int64_t* count) {
   torch::NoGradGuard no_grad;
   const at::Tensor x = torch::tensor(ids, torch::kLong).unsqueeze(0);
   at::Tensor logits = m.model->forward(x, at::Tensor(), at::Tensor())[0].clone();  // (L, V)
@@ -47,7 +47,7 @@ double direct_nll(CheckpointModel& m, const std::vector<std::int64_t>& ids, std:
 }
 
 TEST(EvalTorch, ArPerplexityIsExpOfTheMeanCrossEntropy) {
-  CheckpointModel m = tiny_ar();
+  RunModel m = tiny_ar();
   ElboOptions o;
   o.split = "val";
   o.batch_size = 7;  // batches with padding of different widths
@@ -76,7 +76,7 @@ TEST(EvalTorch, ArPerplexityIsExpOfTheMeanCrossEntropy) {
 }
 
 TEST(EvalTorch, GenPplScoresEachSampleAsBosThenItsIds) {
-  CheckpointModel m = tiny_ar();
+  RunModel m = tiny_ar();
   const std::vector<std::vector<std::int64_t>> samples = {{10, 11, 12, 3}, {20, 21, 22, 23, 24, 25, 26, 27, 28}, {30}};
   const GenPplResult g = score_samples(m, samples, 2);
   double total = 0;

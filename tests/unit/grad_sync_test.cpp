@@ -13,9 +13,9 @@
 #include <iostream>
 
 #include "torch_test_util.h"
-#include "unmask/dist/data_parallel.h"
-#include "unmask/dist/grad_sync.h"
-#include "unmask/dist/process_group.h"
+#include "unmask/distributed/data_parallel.h"
+#include "unmask/distributed/grad_sync.h"
+#include "unmask/distributed/process_group.h"
 #include "unmask/train/trainer.h"
 
 namespace unmask {

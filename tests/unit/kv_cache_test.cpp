@@ -59,7 +59,7 @@ TEST(KvCache, ACachedBlockHasTheBlockDiffusionLogits) {
 SampleResult sample(BackboneImpl& model, const Objective& obj, const std::string& sampler, std::int64_t length,
                     bool cached) {
   SampleRequest r;
-  r.sampler = sampler;
+  r.sampler = parse_sampler(sampler);
   r.num = 3;
   r.length = length;
   r.steps = 6;

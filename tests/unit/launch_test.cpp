@@ -6,7 +6,7 @@
 #include <map>
 
 #include "test_util.h"
-#include "unmask/dist/launch.h"
+#include "unmask/distributed/launch.h"
 
 namespace unmask {
 namespace {

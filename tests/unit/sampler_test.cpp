@@ -288,7 +288,7 @@ TEST(Sampler, AncestralStepsFollowTheReversePosterior) {
 TEST(Sampler, FirstHittingMakesOneCallPerTokenWithDecreasingTimes) {
   TinySetup s;
   SampleRequest r;
-  r.sampler = "first_hitting";
+  r.sampler = SamplerId::first_hitting;
   r.num = 3;
   r.length = 12;
   r.prompt = {9, 10};
@@ -312,7 +312,7 @@ TEST(Sampler, RevealedTokensNeverChange) {
   TinySetup s;
   for (const char* name : {"ancestral", "cached", "first_hitting", "confidence", "semi_ar"}) {
     SampleRequest r;
-    r.sampler = name;
+    r.sampler = parse_sampler(name);
     r.num = 2;
     r.length = 14;
     r.steps = 6;
@@ -339,7 +339,7 @@ TEST(Sampler, RevealedTokensNeverChange) {
 TEST(Sampler, SemiArFillsBlocksLeftToRight) {
   TinySetup s;
   SampleRequest r;
-  r.sampler = "semi_ar";
+  r.sampler = SamplerId::semi_ar;
   r.num = 2;
   r.length = 17;
   r.steps = 8;
@@ -357,7 +357,7 @@ TEST(Sampler, ConfidenceFillsEverythingWithinItsSteps) {
   for (const char* conf : {"maxprob", "margin", "entropy"})
     for (const char* sched : {"linear", "cosine"}) {
       SampleRequest r;
-      r.sampler = "confidence";
+      r.sampler = SamplerId::confidence;
       r.confidence = conf;
       r.k_schedule = sched;
       r.num = 2;
@@ -370,7 +370,7 @@ TEST(Sampler, ConfidenceFillsEverythingWithinItsSteps) {
       EXPECT_TRUE((out.ids.select(1, 1) == 7).all().item<bool>());
     }
   SampleRequest bad;
-  bad.sampler = "confidence";
+  bad.sampler = SamplerId::confidence;
   bad.confidence = "luck";
   EXPECT_THROW(run_sampler(*s.model, *s.objective, SpecialTokens{}, bad), Error);
 }
@@ -383,7 +383,7 @@ TEST(Sampler, ConfidenceRemaskingFollowsItsScheduleAndRemasks) {
   int remasked = 0;
   for (std::uint64_t seed : {1, 2, 3}) {
     SampleRequest r;
-    r.sampler = "confidence";
+    r.sampler = SamplerId::confidence;
     r.remask = true;
     r.seed = seed;
     r.num = 2;
@@ -416,8 +416,8 @@ TEST(Sampler, SemiArSlidesAWindowPastTheModelContext) {
   TinySetup s;
   for (const char* inner : {"ancestral", "confidence"}) {
     SampleRequest r;
-    r.sampler = "semi_ar";
-    r.inner = inner;
+    r.sampler = SamplerId::semi_ar;
+    r.inner = parse_sampler(inner);
     r.num = 2;
     r.length = 150;
     r.context = 64;
@@ -457,7 +457,7 @@ TEST(Sampler, SemiArSlidesAWindowPastTheModelContext) {
 TEST(Sampler, SemiArMdlmStyleDenoisesTheFirstWindowJointly) {
   TinySetup s;
   SampleRequest r;
-  r.sampler = "semi_ar";
+  r.sampler = SamplerId::semi_ar;
   r.semi_ar_style = "mdlm";
   r.num = 4;
   r.length = 40;
@@ -499,7 +499,7 @@ TEST(Sampler, MaskBosGeneratesPositionZero) {
   ctx.diffusion.objective = "ar";
   EXPECT_THROW(run_sampler(*s.model, *make_objective(ctx), SpecialTokens{}, r), Error);
   r.mask_bos = false;
-  r.sampler = "semi_ar";
+  r.sampler = SamplerId::semi_ar;
   r.semi_ar_style = "gpt";
   EXPECT_THROW(run_sampler(*s.model, *s.objective, SpecialTokens{}, r), Error);
 }

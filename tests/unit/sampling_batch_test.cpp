@@ -82,7 +82,7 @@ std::vector<Case> cases() {
   };
   add("ancestral", [](SampleRequest&) {});
   add("ancestral top-p 0.9", [](SampleRequest& r) { r.picker.top_p = 0.9; });
-  add("cached", [](SampleRequest& r) { r.sampler = "cached"; });
+  add("cached", [](SampleRequest& r) { r.sampler = SamplerId::cached; });
   add("reverse filter T 0.7 top-k 5", [](SampleRequest& r) {
     r.filter = "reverse";
     r.picker.temperature = 0.7;
@@ -92,26 +92,26 @@ std::vector<Case> cases() {
     r.filter = "reverse";
     r.picker.draw = Draw::gumbel32;
   });
-  add("first_hitting", [](SampleRequest& r) { r.sampler = "first_hitting"; });
-  add("confidence maxprob", [](SampleRequest& r) { r.sampler = "confidence"; });
+  add("first_hitting", [](SampleRequest& r) { r.sampler = SamplerId::first_hitting; });
+  add("confidence maxprob", [](SampleRequest& r) { r.sampler = SamplerId::confidence; });
   add("confidence margin remask cosine", [](SampleRequest& r) {
-    r.sampler = "confidence";
+    r.sampler = SamplerId::confidence;
     r.confidence = "margin";
     r.remask = true;
     r.k_schedule = "cosine";
   });
   add("confidence entropy gumbel64", [](SampleRequest& r) {
-    r.sampler = "confidence";
+    r.sampler = SamplerId::confidence;
     r.confidence = "entropy";
     r.picker.draw = Draw::gumbel64;
   });
   add("semi_ar ancestral", [](SampleRequest& r) {
-    r.sampler = "semi_ar";
+    r.sampler = SamplerId::semi_ar;
     r.block_size = 6;
   });
   add("semi_ar confidence mdlm window", [](SampleRequest& r) {
-    r.sampler = "semi_ar";
-    r.inner = "confidence";
+    r.sampler = SamplerId::semi_ar;
+    r.inner = SamplerId::confidence;
     r.semi_ar_style = "mdlm";
     r.context = 12;
     r.block_size = 4;

@@ -6,7 +6,7 @@
 #include <sstream>
 
 #include "test_util.h"
-#include "unmask/data/corpus_reader.h"
+#include "unmask/util/corpus_reader.h"
 #include "unmask/tokenizer/tokenizer.h"
 #include "unmask/tokenizer/train.h"
 #include "unmask/util/error.h"

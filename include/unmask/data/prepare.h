@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "unmask/data/corpus_reader.h"
+#include "unmask/util/corpus_reader.h"
 
 namespace unmask {
 

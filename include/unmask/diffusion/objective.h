@@ -47,9 +47,9 @@ class Objective {
  public:
   virtual ~Objective() = default;
   virtual std::string name() const = 0;
-  virtual bool causal() const { return false; }
-  // Whether nelbo_sum is a likelihood bound (or, for ar, the exact NLL).
-  virtual bool is_bound() const { return true; }
+  // What the objective is (its registration's ObjectiveTraits).
+  bool causal() const;
+  bool is_bound() const;
   // For samplers: the noise schedule (nullptr for mlm, roberta_diffusion, ar)
   // and the backbone's time input at times t (B) in (0, 1].
   virtual const NoiseSchedule* schedule() const { return nullptr; }
@@ -84,7 +84,17 @@ struct ObjectiveContext {
   at::Tensor token_weights;  // (V): spindle schedule only
 };
 
+// What an objective is, known from its name before one is built (the model's
+// vocabulary and attention depend on it).
+struct ObjectiveTraits {
+  bool causal = false;  // predicts left to right (causal attention, next-token targets)
+  bool bound = true;    // nelbo_sum is a likelihood bound (for ar, the exact NLL)
+  bool blocks = false;  // block diffusion: generated block by block (diffusion.block_size)
+};
+
 std::unique_ptr<Objective> make_objective(const ObjectiveContext& context);
 std::vector<std::string> objective_names();
+ObjectiveTraits objective_traits(const std::string& name);  // Error for an unknown name
+std::vector<std::string> bound_objective_names();
 
 }  // namespace unmask

@@ -10,7 +10,7 @@
 #include <filesystem>
 #include <string>
 
-#include "unmask/model/checkpoint_model.h"
+#include "unmask/run/run_model.h"
 
 namespace unmask {
 
@@ -40,6 +40,6 @@ struct ElboResult {
 
 // Error for objectives that are not a likelihood bound (mlm, roberta_diffusion)
 // and for data made with another tokenizer.
-ElboResult evaluate_elbo(CheckpointModel& model, const std::filesystem::path& data, const ElboOptions& options);
+ElboResult evaluate_elbo(RunModel& model, const std::filesystem::path& data, const ElboOptions& options);
 
 }  // namespace unmask

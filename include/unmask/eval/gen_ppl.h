@@ -6,7 +6,10 @@
 #include <cstdint>
 #include <vector>
 
-#include "unmask/model/checkpoint_model.h"
+#include <nlohmann/json.hpp>
+
+#include "unmask/eval/samples.h"
+#include "unmask/run/run_model.h"
 
 namespace unmask {
 
@@ -19,11 +22,16 @@ struct GenPplResult {
 };
 
 // Error unless `scorer` is an autoregressive (ar) checkpoint.
-void require_ar_scorer(const CheckpointModel& scorer);
+void require_ar_scorer(const RunModel& scorer);
 
 // `samples`: token ids of the scorer's tokenizer, BOS not included; each is
 // scored as [BOS] ids, so the first token is predicted from BOS alone.
-GenPplResult score_samples(CheckpointModel& scorer, const std::vector<std::vector<std::int64_t>>& samples,
+GenPplResult score_samples(RunModel& scorer, const std::vector<std::vector<std::int64_t>>& samples,
                            std::int64_t batch_size);
+
+// The `eval gen-ppl` report of prepared samples: gen_ppl, entropy,
+// diversity, per-sample values (docs/EVALUATION.md).
+nlohmann::ordered_json gen_ppl_report(RunModel& scorer, const std::vector<eval_detail::ScoredSample>& samples,
+                                      std::int64_t batch_size);
 
 }  // namespace unmask

@@ -1,16 +1,11 @@
-// Iterative denoising samplers (chosen by name): `ancestral` (MDLM `ddpm`,
-// D3PM: the exact reverse step of the checkpoint's schedule), `cached` (MDLM
-// `ddpm_cache`: when no token changed and the model is time-independent, the
-// previous x0 prediction is reused without a network call), `first_hitting`
-// (Zheng et al. 2024: exact, one token and one network call per step),
-// `confidence` (MaskGIT/LLaDA: the k most confident positions per step,
-// optionally re-masking) and `semi_ar` (blocks left to right, each denoised by
-// an inner sampler; a sliding window of the model's context when the text is
-// longer, as MDLM's semi-AR sampler). The ar objective decodes left to
-// right. Every sample draws from its own counter-based stream, keyed by the
-// run seed and its index (counter_rng.h), so sample i is the same whatever the
-// batch size or the other samples; a step is the same tensor operations for
-// any batch size, with no host synchronisation on CUDA (strategies.h).
+// Iterative denoising with a registered sampler (unmask/samplers.def lists
+// them with what each supports; src/sampling/samplers/ has one file each).
+// The ar objective decodes left to right, a bd3lm model block by block with
+// the sampler inside each block. Every sample draws from its own
+// counter-based stream, keyed by the run seed and its index (counter_rng.h),
+// so sample i is the same whatever the batch size or the other samples; a
+// step is the same tensor operations for any batch size, with no host
+// synchronisation on CUDA (strategies.h).
 #pragma once
 
 #include <ATen/core/Tensor.h>
@@ -22,13 +17,14 @@
 
 #include "unmask/diffusion/objective.h"
 #include "unmask/model/backbone.h"
+#include "unmask/samplers.h"
 #include "unmask/sampling/token_picker.h"
 #include "unmask/tokenizer/tokenizer.h"
 
 namespace unmask {
 
 struct SampleRequest {
-  std::string sampler = "ancestral";  // ancestral | cached | first_hitting | confidence | semi_ar
+  SamplerId sampler = SamplerId::ancestral;
   std::int64_t num = 2;
   std::int64_t length = 64;           // BOS included
   std::int64_t steps = 64;            // denoising steps (masked objectives)
@@ -44,7 +40,7 @@ struct SampleRequest {
   std::string k_schedule = "linear";  // confidence: how many positions per step (linear | cosine)
   bool remask = false;                // confidence: revealed low-confidence tokens may go back to [MASK]
   std::int64_t block_size = 16;       // semi_ar: tokens per block (steps are shared out among blocks)
-  std::string inner = "ancestral";    // semi_ar: the sampler of each block (ancestral | confidence)
+  SamplerId inner = SamplerId::ancestral;  // semi_ar: the sampler of each block (one that supports kInsideSemiAr)
   std::string semi_ar_style = "llada";  // semi_ar: llada (blocks share the steps) | mdlm (the first window
                                         // jointly, then each block, each with all the steps)
   bool mask_bos = false;              // start with BOS masked too, as MDLM's all-[MASK] prior (not for ar)
@@ -73,9 +69,7 @@ struct SampleResult {
                                        // steps + 1 = filled by the final greedy denoise
 };
 
-std::vector<std::string> sampler_names();
-
-// Error for bad requests (unknown sampler, steps < 1, prompt too long, ...).
+// Error for bad requests (a sampler that cannot run here, steps < 1, prompt too long, ...).
 SampleResult run_sampler(BackboneImpl& model, const Objective& objective, const SpecialTokens& special,
                          const SampleRequest& request);
 

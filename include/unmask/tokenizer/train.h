@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "unmask/data/corpus_reader.h"
+#include "unmask/util/corpus_reader.h"
 
 namespace unmask {
 

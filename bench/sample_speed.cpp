@@ -18,8 +18,8 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
-#include "unmask/diffusion/masking.h"
 #include "unmask/app/sampling_session.h"
+#include "unmask/diffusion/masking.h"
 #include "unmask/util/allocator.h"
 
 using namespace unmask;

@@ -15,7 +15,7 @@ namespace unmask {
 using Json = nlohmann::ordered_json;
 
 struct ModelConfig {
-  std::string backbone = "dit";            // bert | dit
+  std::string backbone = "dit";            // bert | dit | gpt2 (ar only)
   std::int64_t hidden = 768;
   std::int64_t layers = 12;
   std::int64_t heads = 12;

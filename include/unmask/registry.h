@@ -1,6 +1,7 @@
-// Variants (tokenizers now; objectives, schedules, samplers, backbones later)
-// are registered by name in one place and chosen by config. An unknown name is
-// an error that lists the known ones.
+// Variants (tokenizer formats, objectives, schedules, backbones) are
+// registered by name in one place and chosen by config. An unknown name is an
+// error that lists the known ones. The samplers have their own X-macro list
+// (samplers.def), readable without LibTorch.
 #pragma once
 
 #include <map>

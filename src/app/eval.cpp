@@ -5,9 +5,9 @@
 
 #include <torch/torch.h>
 
-#include "unmask/eval/samples.h"
 #include "unmask/eval/elbo.h"
 #include "unmask/eval/gen_ppl.h"
+#include "unmask/eval/samples.h"
 #include "unmask/eval/text_stats.h"
 #include "unmask/util/error.h"
 

@@ -3,8 +3,8 @@
 // model.safetensors, the tokenizer's tokenizer.json).
 #include <torch/torch.h>
 
-#include "unmask/interop/hf_model.h"
 #include "unmask/app/interop.h"
+#include "unmask/interop/hf_model.h"
 #include "unmask/run/run_model.h"
 #include "unmask/util/error.h"
 #include "unmask/util/fs.h"

@@ -2,15 +2,15 @@
 // checkpoint samples, evaluates and initialises training like any other.
 #include <torch/torch.h>
 
-#include "unmask/config.h"
-#include "unmask/run/layout.h"
-#include "unmask/interop/hf_model.h"
 #include "unmask/app/interop.h"
-#include "unmask/run/run_model.h"
+#include "unmask/config.h"
+#include "unmask/interop/hf_model.h"
 #include "unmask/model/weights.h"
-#include "unmask/tokenizer/tokenizer.h"
 #include "unmask/run/checkpoint.h"
+#include "unmask/run/layout.h"
+#include "unmask/run/run_model.h"
 #include "unmask/run/trainer_state.h"
+#include "unmask/tokenizer/tokenizer.h"
 #include "unmask/util/error.h"
 #include "unmask/util/fs.h"
 #include "unmask/util/log.h"

@@ -1,5 +1,5 @@
 // Sharding, parameter broadcast, statistics and state gathering for
-// data-parallel training (see dist/data_parallel.h).
+// data-parallel training (see distributed/data_parallel.h).
 #include "unmask/distributed/data_parallel.h"
 
 #include <torch/torch.h>

@@ -1,4 +1,4 @@
-// Reading torchrun's and Slurm's launch variables (see dist/launch.h). Every
+// Reading torchrun's and Slurm's launch variables (see distributed/launch.h). Every
 // problem is one line that names the variable and what would be valid.
 #include "unmask/distributed/launch.h"
 

@@ -1,4 +1,4 @@
-// Rendezvous and collectives on LibTorch's c10d (see dist/process_group.h).
+// Rendezvous and collectives on LibTorch's c10d (see distributed/process_group.h).
 // Gloo's own headers come from Debian's libgloo-dev while its code lives in
 // the wheel's libtorch_cpu: only the safe entry points are used (options,
 // device factories, the constructor; collectives through c10d::ProcessGroup).

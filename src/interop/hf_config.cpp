@@ -127,16 +127,6 @@ void read_mdlm(const ConfigReader& r, HfModel& m) {
 
 }  // namespace
 
-const char* hf_kind_name(HfKind kind) {
-  switch (kind) {
-    case HfKind::Bert: return "bert";
-    case HfKind::Roberta: return "roberta";
-    case HfKind::Gpt2: return "gpt2";
-    case HfKind::Mdlm: return "mdlm";
-  }
-  return "?";
-}
-
 std::int64_t hf_vocab_setting(const HfModel& m, std::int64_t tokenizer_vocab) {
   if (tokenizer_vocab == m.vocab_size) return 0;
   if (m.objective == "ar" && tokenizer_vocab == m.vocab_size + 1) return m.vocab_size;

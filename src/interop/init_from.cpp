@@ -1,7 +1,6 @@
 // init.from: architecture and tokenizer checks, then a tolerant copy of the
 // source's tensors into the freshly built backbone.
 #include "unmask/interop/init_from.h"
-#include "unmask/run/layout.h"
 
 #include <torch/torch.h>
 

@@ -1,10 +1,10 @@
 // Checkpoint naming, discovery, atomic publication and retention.
 #include "unmask/run/checkpoint.h"
-#include "unmask/run/layout.h"
 
 #include <algorithm>
 #include <cstdio>
 
+#include "unmask/run/layout.h"
 #include "unmask/util/error.h"
 
 namespace unmask {

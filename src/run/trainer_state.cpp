@@ -1,10 +1,10 @@
 // Reading and writing trainer.json (see trainer_state.h). Older checkpoints
 // lack nonfinite_in_a_row, elapsed and world_size: they default to 0, 0, 1.
 #include "unmask/run/trainer_state.h"
-#include "unmask/run/layout.h"
 
 #include <cmath>
 
+#include "unmask/run/layout.h"
 #include "unmask/util/error.h"
 #include "unmask/util/fs.h"
 #include "unmask/util/json_number.h"

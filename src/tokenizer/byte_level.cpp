@@ -35,7 +35,6 @@ const Tables& tables() {
 
 }  // namespace
 
-const std::array<char32_t, 256>& byte_to_char() { return tables().chars; }
 const std::array<std::string, 256>& byte_to_utf8() { return tables().utf8; }
 
 char32_t next_char(std::string_view s, std::size_t& i) {

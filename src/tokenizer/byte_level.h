@@ -13,9 +13,6 @@
 
 namespace unmask::byte_level {
 
-// The code point standing for each byte: printable Latin-1 bytes stand for
-// themselves, the other 68 for U+0100 upwards in byte order.
-const std::array<char32_t, 256>& byte_to_char();
 // The UTF-8 text of each byte's character ("Ġ" for ' ').
 const std::array<std::string, 256>& byte_to_utf8();
 

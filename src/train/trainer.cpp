@@ -1,8 +1,6 @@
 // The training loop: batches → corruption → accumulated gradients → AdamW,
 // with EMA, validation, metrics, checkpoints and exact resume; on N ranks,
-// each trains on its share of the global batch (dist/data_parallel.h).
-#include "unmask/model/model_loss.h"
-#include "unmask/run/layout.h"
+// each trains on its share of the global batch (distributed/data_parallel.h).
 #include "unmask/train/trainer.h"
 
 #include <c10/core/impl/DeviceGuardImplInterface.h>
@@ -18,9 +16,11 @@
 #include "unmask/diffusion/spindle.h"
 #include "unmask/distributed/grad_sync.h"
 #include "unmask/interop/init_from.h"
-#include "unmask/train/fused_adamw.h"
+#include "unmask/model/model_loss.h"
 #include "unmask/run/checkpoint.h"
+#include "unmask/run/layout.h"
 #include "unmask/run/run_model.h"
+#include "unmask/train/fused_adamw.h"
 #include "unmask/train/lr_schedule.h"
 #include "unmask/util/autocast.h"
 #include "unmask/util/error.h"

@@ -1,6 +1,6 @@
 // Checkpoints of a training run: what they hold, the config check before a
-// resume, and every rank's random state (see train/checkpoint.h for the
-// directory layout and atomic publication).
+// resume, and every rank's random state (see run/layout.h for the
+// directory layout and run/checkpoint.h for atomic publication).
 #include <torch/torch.h>
 
 #include <chrono>
@@ -10,9 +10,9 @@
 
 #include "trainer_impl.h"
 #include "unmask/diffusion/clip_search.h"
-#include "unmask/run/layout.h"
 #include "unmask/model/weights.h"
 #include "unmask/run/checkpoint.h"
+#include "unmask/run/layout.h"
 #include "unmask/run/trainer_state.h"
 #include "unmask/util/error.h"
 #include "unmask/util/fs.h"

@@ -9,10 +9,10 @@
 #include "test_util.h"
 #include "torch_test_util.h"
 #include "unmask/diffusion/clip_search.h"
-#include "unmask/model/model_loss.h"
 #include "unmask/diffusion/objective.h"
 #include "unmask/model/backbone.h"
 #include "unmask/model/block_input.h"
+#include "unmask/model/model_loss.h"
 #include "unmask/util/error.h"
 #include "unmask/util/safetensors.h"
 

@@ -8,8 +8,8 @@
 
 #include "test_util.h"
 #include "torch_test_util.h"
-#include "unmask/model/model_loss.h"
 #include "unmask/diffusion/objective.h"
+#include "unmask/model/model_loss.h"
 #include "unmask/train/trainer.h"
 #include "unmask/util/error.h"
 

@@ -6,9 +6,9 @@
 #include <sstream>
 
 #include "test_util.h"
-#include "unmask/util/corpus_reader.h"
 #include "unmask/tokenizer/tokenizer.h"
 #include "unmask/tokenizer/train.h"
+#include "unmask/util/corpus_reader.h"
 #include "unmask/util/error.h"
 #include "unmask/util/hash.h"
 

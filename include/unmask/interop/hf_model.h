@@ -50,7 +50,6 @@ std::map<std::string, at::Tensor> read_hf_weights(const HfModel& m, std::vector<
 std::vector<std::pair<std::string, at::Tensor>> bert_to_hf_names(
     const std::vector<std::pair<std::string, at::Tensor>>& params, const std::string& variant);
 
-const char* hf_kind_name(HfKind kind);
 
 // model.vocab_size for the weights of `m` beside `tokenizer_vocab` tokens: 0
 // when the two agree; m.vocab_size when only an appended [MASK] separates them

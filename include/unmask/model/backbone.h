@@ -1,6 +1,6 @@
 // A backbone maps noisy tokens (and the diffusion time) to logits over the
 // vocabulary; it knows nothing of objectives or samplers. Backbones are
-// registered by name (`model.backbone`: bert | dit).
+// registered by name (`model.backbone`: bert | dit | gpt2).
 #pragma once
 
 #include <memory>

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # One prepared check of unmask's GPU path. On a machine with an NVIDIA GPU it
 # builds unmask against the LibTorch of a Python that holds PyTorch (Debian
-# .debs from scripts/gpu_bundle.sh unpacked into prefixes), then runs the
+# .debs from scripts/dev/gpu_bundle.sh unpacked into prefixes), then runs the
 # checks and measurements of docs/GPU.md and writes a Markdown table.
 # --dry-run runs the same steps on the CPU with tiny sizes, against an
 # existing build (ctest scripts.gpu_check_dry_run), so the script cannot rot.
@@ -16,7 +16,7 @@ usage: scripts/gpu_check.sh [--dry-run | --build-only] [--build-dir DIR] [--out 
   --build-dir DIR  where to build (default build-gpu/; with --dry-run: an existing build, default build/)
   --out FILE.md    the Markdown report (default: stdout, and \$OUT/gpu_check.md when \$OUT is set)
   --python PY      a Python with PyTorch >= 2.7 (default python3; with --dry-run the build's UNMASK_PYTHON)
-  --debs DIR       the .deb files of scripts/gpu_bundle.sh (default .gpu-debs/)
+  --debs DIR       the .deb files of scripts/dev/gpu_bundle.sh (default .gpu-debs/)
   --work DIR       scratch folder for data and runs (default: a new temporary folder, removed at the end)
 EOF
 }
@@ -68,7 +68,7 @@ mkdir -p "$WORK/logs"
 [[ -n "$WORK_GIVEN" ]] || trap 'rm -rf "$WORK"' EXIT
 CHECKS="$WORK/checks.tsv" MEASURES="$WORK/measures.tsv" STEPS="$WORK/steps.tsv"
 : >"$CHECKS"; : >"$MEASURES"; : >"$STEPS"
-HELP=("$PY" "$ROOT/scripts/gpu_check_helpers.py")
+HELP=("$PY" "$ROOT/scripts/dev/gpu_check_helpers.py")
 exec 3>&2  # PASS/FAIL lines reach the console from inside logged steps
 cell() { printf '%s' "$*" | tr '|\t\n' '/  '; }  # one Markdown table cell
 record() { printf '%s\t%s\t%s\n' "$(cell "$1")" "$2" "$(cell "$3")" >>"$CHECKS"; echo "$2 $1: $3" >&3; }
@@ -111,7 +111,7 @@ UNMASK="$BUILD_DIR/unmask"
 DATA="$WORK/data"
 
 # ---- build (GPU machine: Debian prefixes + the Python's LibTorch) --------------
-source "$ROOT/scripts/gpu_check_build.sh"
+source "$ROOT/scripts/dev/gpu_check_build.sh"
 
 # ---- checks ---------------------------------------------------------------------
 step_cuda_tests() {
@@ -293,7 +293,7 @@ step_eval() {
   fi
 }
 
-source "$ROOT/scripts/gpu_check_measure.sh"
+source "$ROOT/scripts/dev/gpu_check_measure.sh"
 
 # ---- run everything -------------------------------------------------------------
 T0=$(date +%s)

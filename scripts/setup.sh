@@ -28,7 +28,7 @@ APT_PACKAGES=(
   nlohmann-json3-dev libcli11-dev libspdlog-dev libfmt-dev
   libgtest-dev googletest libssl-dev libutfcpp-dev libgloo-dev libpcre2-dev
   fortunes time
-  clang libclang-rt-14-dev   # the libFuzzer harnesses (scripts/fuzz.sh)
+  clang libclang-rt-14-dev   # the libFuzzer harnesses (scripts/dev/fuzz.sh)
 )
 if [[ "${UNMASK_SKIP_APT:-0}" != 1 ]]; then
   missing=()
@@ -86,8 +86,8 @@ fi
 if [[ ! -f "$BUILD_DIR/build.ninja" ]] || [[ -n "${UNMASK_PYTHON:-}" && "$(grep -s '^UNMASK_PYTHON:' "$BUILD_DIR/CMakeCache.txt" | cut -d= -f2)" != "$UNMASK_PYTHON" ]]; then
   say "configuring in $BUILD_DIR"
   mkdir -p "$BUILD_DIR"
-  cmake "${CMAKE_ARGS[@]}" -Wno-dev >"$BUILD_DIR.configure.log" 2>&1 || {
-    cat "$BUILD_DIR.configure.log" >&2
+  cmake "${CMAKE_ARGS[@]}" -Wno-dev >"$BUILD_DIR/configure.log" 2>&1 || {
+    cat "$BUILD_DIR/configure.log" >&2
     exit 1
   }
 fi

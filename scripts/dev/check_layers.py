@@ -49,7 +49,26 @@ def violations(root):
                 yield f"{path.relative_to(root)}: {room} includes {to} ({m.group(0).strip()}), which is not below it"
 
 
+def self_test():
+    """The checker itself: an include up, one sideways and one allowed, in a scratch tree."""
+    import tempfile
+    with tempfile.TemporaryDirectory() as tmp:
+        root = pathlib.Path(tmp)
+        files = {"src/util/a.cpp": '#include "unmask/train/trainer.h"\n',
+                 "src/train/b.cpp": '#include "unmask/eval/elbo.h"\n#include "unmask/run/layout.h"\n',
+                 "include/unmask/model/c.h": '#include "unmask/config.h"\n#include "unmask/diffusion/objective.h"\n'}
+        for name, text in files.items():
+            (root / name).parent.mkdir(parents=True, exist_ok=True)
+            (root / name).write_text(text)
+        found = list(violations(root))
+        assert len(found) == 2 and "util includes train" in found[1] and "train includes eval" in found[0], found
+
+
 def main():
+    if sys.argv[1:] == ["--self-test"]:
+        self_test()
+        print("PASS: the checker finds includes that go up or sideways")
+        return
     root = pathlib.Path(sys.argv[1] if len(sys.argv) > 1 else pathlib.Path(__file__).resolve().parents[2])
     found = list(violations(root))
     for v in found:

@@ -2,7 +2,7 @@
 // BertNormalizer and BertPreTokenizer (internal to the WordPiece tokenizer),
 // as the reference has them: Unicode 8.0 categories, Unicode 9.0
 // decompositions, the Rust standard library's lowercase. The tables are
-// generated from the reference by scripts/bert_unicode_tables.py.
+// generated from the reference by scripts/dev/bert_unicode_tables.py.
 #pragma once
 
 #include <string>

@@ -6,7 +6,8 @@
 #   UNMASK_BUILD_DIR  build directory (default ./build)
 #   Torch_DIR / CMAKE_PREFIX_PATH
 #                     use your own LibTorch (e.g. a CPU build) instead of the PyPI wheel
-#   UNMASK_SKIP_APT=1 do not touch Debian packages (you installed them yourself)
+#   UNMASK_SKIP_APT=1 do not touch Debian packages: check that what they provide is
+#                     present instead (scripts/prereqs.sh; docs/INSTALL.md, with conda-forge names)
 #   UNMASK_SKIP_BUILD=1  stop after installing
 #   UNMASK_SANITIZE=ON   instrument unmask with ASan + UBSan (use a separate UNMASK_BUILD_DIR)
 set -euo pipefail
@@ -42,6 +43,9 @@ if [[ "${UNMASK_SKIP_APT:-0}" != 1 ]]; then
     $SUDO apt-get update -qq
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
   fi
+else
+  # No package manager: check that what it would install is there (docs/INSTALL.md).
+  "$ROOT/scripts/prereqs.sh"
 fi
 
 # ---- LibTorch ----------------------------------------------------------------

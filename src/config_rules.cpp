@@ -1,4 +1,4 @@
-// Cross-key validation of a resolved RunConfig (DESIGN.md §3, §5): what the
+// Cross-key validation of a resolved RunConfig (docs/MODELS.md, "Config rules"): what the
 // per-key schema cannot see on its own.
 #include <fmt/format.h>
 

@@ -32,6 +32,9 @@ template <class V> void visit(V& v, ModelConfig& c) {
           "bert backbone: bert (positions from 0, LayerNorm eps 1e-12, 2 token types) or roberta (positions from "
           "padding index + 1 = 2, eps 1e-5, 1 token type), as HF BertForMaskedLM / RobertaForMaskedLM",
           {"bert", "roberta"});
+  v.field("layer_norm_eps", c.layer_norm_eps,
+          "bert backbone: LayerNorm epsilon; 0 = the variant's (1e-12 bert, 1e-5 roberta); import hf takes it from "
+          "config.json");
 }
 
 template <class V> void visit(V& v, InitConfig& c) {

@@ -1,4 +1,4 @@
-// The typed run configuration (DESIGN.md §3). Defaults live in the structs;
+// The typed run configuration (docs/CONFIG.md). Defaults live in the structs;
 // JSON files are merged over them in order, then `--set a.b=value` overrides.
 // Unknown keys and wrong types are errors naming the full key path and the
 // nearest valid key. Field lists (with one-line docs and allowed values) are
@@ -27,9 +27,10 @@ struct ModelConfig {
   bool tie_embeddings = true;
   std::int64_t vocab_size = 0;             // output rows; 0 = the tokenizer's vocabulary
   std::string variant = "bert";            // bert backbone: bert | roberta (positions from 2, LayerNorm eps 1e-5)
+  double layer_norm_eps = 0;               // bert backbone: LayerNorm epsilon (0: the variant's, 1e-12 or 1e-5)
 };
 
-// Where the weights of step 0 come from (DESIGN.md §3): an HF model directory
+// Where the weights of step 0 come from (docs/PRETRAINED.md): an HF model directory
 // or an unmask checkpoint; "" = random initialisation.
 struct InitConfig {
   std::string from;

@@ -51,12 +51,6 @@ class PendingOutputs {
 };
 
 // BLEU segments are lines: samples and documents with line breaks become one line.
-std::string joined(const std::vector<std::string>& names) {
-  std::string out;
-  for (const auto& n : names) out += (out.empty() ? "" : ", ") + n;
-  return out;
-}
-
 std::string one_line(std::string text) {
   for (char& c : text)
     if (c == '\n' || c == '\r') c = ' ';
@@ -109,7 +103,7 @@ Json run_eval_all(const EvalAllRequest& q) {
   } else {
     report["ppl"] = Json{{"skipped", "diffusion.objective=" + config.diffusion.objective +
                                          " is not a likelihood bound, so it has no ELBO perplexity (bounds: " +
-                                         joined(bound_objective_names()) + ")"}};
+                                         join(bound_objective_names(), ", ") + ")"}};
   }
 
   // 3. BLEU against references (DiffusionBERT protocol) and self-BLEU.

@@ -32,7 +32,7 @@ nlohmann::ordered_json hf_config(const RunModel& m, std::int64_t vocab) {
   j["max_position_embeddings"] = c.max_length + (roberta ? 2 : 0);
   j["type_vocab_size"] = roberta ? 1 : 2;
   j["initializer_range"] = 0.02;
-  j["layer_norm_eps"] = roberta ? 1e-5 : 1e-12;
+  j["layer_norm_eps"] = m.config.model.layer_norm_eps > 0 ? m.config.model.layer_norm_eps : roberta ? 1e-5 : 1e-12;
   j["position_embedding_type"] = "absolute";
   j["pad_token_id"] = sp.pad;
   if (roberta) {

@@ -1,5 +1,5 @@
 // The CLI's subcommands register themselves here; main() parses and runs the
-// one that was chosen. The CLI only parses and dispatches (DESIGN.md §2).
+// one that was chosen. The CLI only parses and dispatches (docs/ARCHITECTURE.md).
 #pragma once
 
 #include <CLI/CLI.hpp>

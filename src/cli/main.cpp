@@ -1,4 +1,4 @@
-// `unmask`: one binary, subcommands per DESIGN.md §4 (the commands that need
+// `unmask`: one binary, subcommands as in docs/CLI.md (the commands that need
 // tensors in a module opened on first use: torch_commands.h). Bad input ends
 // with one line on stderr and a non-zero exit: 1 for errors in the work, 2 for usage.
 #include <cstdio>

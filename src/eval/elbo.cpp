@@ -12,6 +12,7 @@
 #include "unmask/data/dataset.h"
 #include "unmask/util/autocast.h"
 #include "unmask/util/error.h"
+#include "unmask/util/text.h"
 #include "unmask/util/progress.h"
 
 namespace unmask {
@@ -39,11 +40,8 @@ ElboResult evaluate_elbo(RunModel& m, const std::filesystem::path& data, const E
   const Objective& objective = *m.objective;
   if (!objective.is_bound())
     throw Error("diffusion.objective=" + objective.name() +
-                " is not a likelihood bound, so it has no ELBO perplexity (bounds: " + [] {
-                  std::string names;
-                  for (const auto& n : bound_objective_names()) names += (names.empty() ? "" : ", ") + n;
-                  return names;
-                }() + ")");
+                " is not a likelihood bound, so it has no ELBO perplexity (bounds: " + join(bound_objective_names(), ", ") +
+                ")");
   if (o.batch_size < 1) throw Error("the evaluation batch size must be at least 1");
   if (o.draws < 1) throw Error("--draws must be at least 1");
   if (o.stride < 1) throw Error("--stride must be at least 1");

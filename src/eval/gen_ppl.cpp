@@ -63,8 +63,12 @@ GenPplResult score_samples(RunModel& scorer, const std::vector<std::vector<std::
       const AutocastGuard autocast(scorer.device.type(), bf16);
       logits = scorer.model->forward(x.to(scorer.device), at::Tensor(), real.to(scorer.device));  // (B, W, V)
     }
-    // [MASK] excluded from the softmax, as in training (diffusion/ar.cpp).
-    const at::Tensor lp = log_probs_without_mask(logits.narrow(1, 0, width - 1), special.mask).cpu();  // (B, W−1, V)
+    // [MASK] excluded from the softmax when the scorer's training excluded it
+    // (diffusion/ar.cpp); an imported model keeps its own distribution, a
+    // <mask> of its tokenizer included (the [MASK] import appends has no logit).
+    const at::Tensor head = logits.narrow(1, 0, width - 1);
+    const at::Tensor lp =  // (B, W−1, V)
+        (scorer.trained ? log_probs_without_mask(head, special.mask) : head.to(torch::kFloat32).log_softmax(-1)).cpu();
     const at::Tensor token_nll =                                                                      // (B, W−1)
         -lp.gather(-1, x.narrow(1, 1, width - 1).unsqueeze(-1)).squeeze(-1).to(torch::kFloat64);
     const at::Tensor scored = real.narrow(1, 1, width - 1);

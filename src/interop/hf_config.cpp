@@ -6,6 +6,7 @@
 
 #include "unmask/interop/hf_model.h"
 #include "unmask/util/error.h"
+#include "unmask/util/text.h"
 #include "unmask/util/fs.h"
 
 namespace unmask {
@@ -41,8 +42,8 @@ struct ConfigReader {
   void expect_eps(const char* key, double fallback, double want) const {
     const double got = number(key, fallback);
     if (std::abs(got - want) > want * 1e-6)
-      throw Error(file + ": " + key + " " + std::to_string(got) + " is not supported (unmask's backbone uses " +
-                  std::to_string(want) + ")");
+      throw Error(file + ": " + key + " " + shortest_number(got) + " is not supported (unmask's backbone uses " +
+                  shortest_number(want) + ")");
   }
 };
 
@@ -63,7 +64,10 @@ void read_bert(const ConfigReader& r, HfModel& m, bool roberta) {
   m.vocab_size = r.integer("vocab_size");
   r.expect("hidden_act", "gelu", "gelu");
   r.expect("position_embedding_type", "absolute", "absolute");
-  r.expect_eps("layer_norm_eps", 1e-12, roberta ? 1e-5 : 1e-12);
+  // HF's BertConfig and RobertaConfig both default to 1e-12 (roberta-base sets 1e-5).
+  c.layer_norm_eps = r.number("layer_norm_eps", 1e-12);
+  if (!(c.layer_norm_eps > 0))
+    throw Error(r.file + ": layer_norm_eps " + shortest_number(c.layer_norm_eps) + " must be positive");
   const std::int64_t types = r.has("type_vocab_size") ? r.integer("type_vocab_size") : 2;
   if (types != (roberta ? 1 : 2))
     throw Error(r.file + ": type_vocab_size " + std::to_string(types) + " is not supported (unmask's " + c.variant +

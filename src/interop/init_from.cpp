@@ -13,6 +13,7 @@
 #include "unmask/util/error.h"
 #include "unmask/util/fs.h"
 #include "unmask/util/log.h"
+#include "unmask/util/text.h"
 
 namespace unmask {
 namespace {
@@ -58,12 +59,7 @@ std::string architecture_mismatch(const ModelConfig& want, const ModelConfig& ha
   auto check = [&](const char* key, const std::string& a, const std::string& b) {
     if (a != b) diff += std::string(diff.empty() ? "" : ", ") + "model." + key + "=" + b + " (config: " + a + ")";
   };
-  auto num = [](double v) {
-    std::string s = std::to_string(v);
-    s.erase(s.find_last_not_of('0') + 1);
-    if (!s.empty() && s.back() == '.') s.pop_back();
-    return s;
-  };
+  auto num = [](double v) { return shortest_number(v); };
   check("backbone", want.backbone, have.backbone);
   check("hidden", std::to_string(want.hidden), std::to_string(have.hidden));
   check("layers", std::to_string(want.layers), std::to_string(have.layers));

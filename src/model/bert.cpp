@@ -222,7 +222,8 @@ BertBackbone::BertBackbone(BackboneOptions options)
   const auto intermediate = static_cast<std::int64_t>(std::llround(m.mlp_ratio * static_cast<double>(m.hidden)));
   if (m.variant != "bert" && m.variant != "roberta")
     throw Error("model.variant must be bert or roberta (got " + m.variant + ")");
-  const Variant variant = variant_of(m.variant);
+  Variant variant = variant_of(m.variant);
+  if (m.layer_norm_eps > 0) variant.eps = m.layer_norm_eps;  // an imported model's own (config.json layer_norm_eps)
   impl_->bert = register_module("bert", BertModel(options_.vocab_size, m.max_length, m.hidden, m.dropout, variant));
   for (std::int64_t i = 0; i < m.layers; ++i)
     impl_->bert->encoder->layer->push_back(Layer(m.hidden, m.heads, intermediate, tc == "layerwise", variant.eps));

@@ -59,6 +59,7 @@ RunModel load_run_model(const fs::path& spec, const std::string& device, bool em
   m.objective = std::move(built.objective);
   m.model = built.model;
   m.ema = ema && fs::exists(m.dir / run_files::kEma);
+  m.trained = fs::exists(m.dir / run_files::kOptimizer);
   const fs::path weights = m.dir / (m.ema ? run_files::kEma : run_files::kModel);
   load_named_tensors(*m.model, load_safetensors(weights).tensors, weights.string(), {"__num_updates__"});
   m.model->to(m.device);

@@ -1,5 +1,5 @@
 // `unmask eval ppl|gen-ppl|all` end to end: the ELBO of a zero-initialised
-// dit is (V−1)^{1−ε} (DESIGN.md §5, invariant 3); the Monte-Carlo estimate
+// dit is (V−1)^{1−ε} (docs/BACKGROUND.md, identity 3); the Monte-Carlo estimate
 // agrees with the discrete-T sum for large T; gen-ppl scores samples with an
 // ar checkpoint; `eval all` writes its report; bad inputs are clear errors.
 #include <gtest/gtest.h>

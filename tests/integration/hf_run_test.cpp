@@ -74,15 +74,21 @@ TEST(HfRun, ImportSampleEvalAndExportRoundTrip) {
   EXPECT_NE(r.err.find("it has no optimizer state (written by 'unmask import hf'?)"), std::string::npos) << r.err;
 }
 
+// roberta-base's layer_norm_eps (1e-5) and RobertaConfig's default (1e-12):
+// both import, and the export writes the model's own value back.
 TEST(HfRun, RobertaExportRoundTrip) {
-  const TempDir dir;
-  auto r = run_unmask({"import", "hf", "--from", hf("roberta").string(), "--out", (dir / "run").string()});
-  if (r.err.find("'BPE' is not supported") != std::string::npos) GTEST_FAIL() << "byte-level BPE tokenizer missing";
-  ASSERT_EQ(r.code, 0) << r.err;
-  r = run_unmask({"export", "hf", "--checkpoint", (dir / "run").string(), "--out", (dir / "exported").string()});
-  ASSERT_EQ(r.code, 0) << r.err;
-  r = check_export(dir / "exported", "roberta");
-  EXPECT_EQ(r.code, 0) << r.out << r.err;
+  for (const std::string name : {"roberta", "roberta_eps"}) {
+    const TempDir dir;
+    auto r = run_unmask({"import", "hf", "--from", hf(name).string(), "--out", (dir / "run").string()});
+    if (r.err.find("'BPE' is not supported") != std::string::npos) GTEST_FAIL() << "byte-level BPE tokenizer missing";
+    ASSERT_EQ(r.code, 0) << name << ": " << r.err;
+    r = run_unmask({"export", "hf", "--checkpoint", (dir / "run").string(), "--out", (dir / "exported").string()});
+    ASSERT_EQ(r.code, 0) << r.err;
+    EXPECT_EQ(nlohmann::json::parse(read_text(dir / "exported" / "config.json"))["layer_norm_eps"],
+              nlohmann::json::parse(read_text(hf(name) / "config.json"))["layer_norm_eps"]) << name;
+    r = check_export(dir / "exported", name);
+    EXPECT_EQ(r.code, 0) << name << ": " << r.out << r.err;
+  }
 }
 
 // GPT-2 as the gen-ppl scorer: the same perplexity as transformers' GPT-2

@@ -30,16 +30,17 @@ RunModel tiny_ar() {
   o.model.max_length = 24;
   m.model = make_backbone(o);
   m.model->eval();
+  m.trained = true;  // as if trained by unmask: its losses left [MASK] out
   return m;
 }
 
 // −log p(ids[i] | ids[<i]) summed over i ≥ 1, one unbatched forward, with
 // [MASK] out of the softmax (MDLM's AR backbone sets its logit to −1e6).
-double direct_nll(RunModel& m, const std::vector<std::int64_t>& ids, std::int64_t* count) {
+double direct_nll(RunModel& m, const std::vector<std::int64_t>& ids, std::int64_t* count, bool without_mask = true) {
   torch::NoGradGuard no_grad;
   const at::Tensor x = torch::tensor(ids, torch::kLong).unsqueeze(0);
   at::Tensor logits = m.model->forward(x, at::Tensor(), at::Tensor())[0].clone();  // (L, V)
-  logits.select(1, m.tokenizer->special().mask).fill_(-1e6);
+  if (without_mask) logits.select(1, m.tokenizer->special().mask).fill_(-1e6);
   *count = static_cast<std::int64_t>(ids.size()) - 1;
   return torch::nn::functional::cross_entropy(logits.narrow(0, 0, *count), x[0].narrow(0, 1, *count),
                                               torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum))
@@ -96,6 +97,21 @@ TEST(EvalTorch, GenPplScoresEachSampleAsBosThenItsIds) {
   const GenPplResult long_one = score_samples(m, {std::vector<std::int64_t>(50, 17)}, 4);
   EXPECT_EQ(long_one.context, 24);
   EXPECT_EQ(long_one.tokens, 51 - 3);  // [BOS] + 50 ids = 51 tokens in 3 chunks
+}
+
+// An imported scorer (no unmask training) keeps its whole distribution: a
+// [MASK] of its own tokenizer is a token like any other there, and leaving
+// it out would change every probability.
+TEST(EvalTorch, GenPplLeavesMaskOutOnlyForModelsTrainedWithout) {
+  RunModel m = tiny_ar();
+  const std::vector<std::int64_t> ids = {2, 10, 11, 12, 3};
+  const std::vector<std::vector<std::int64_t>> samples = {{10, 11, 12, 3}};
+  std::int64_t count = 0;
+  const double with_exclusion = direct_nll(m, ids, &count, true), whole = direct_nll(m, ids, &count, false);
+  ASSERT_GT(std::abs(with_exclusion - whole), 1e-4);  // the model puts mass on [MASK]: the rule matters
+  EXPECT_NEAR(score_samples(m, samples, 1).nll_per_token, with_exclusion / count, 1e-5);
+  m.trained = false;
+  EXPECT_NEAR(score_samples(m, samples, 1).nll_per_token, whole / count, 1e-5);
 }
 
 }  // namespace

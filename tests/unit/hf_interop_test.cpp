@@ -54,7 +54,7 @@ TEST_P(HfLogits, MatchTransformersWithin1e5) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Fixtures, HfLogits,
-                         ::testing::Values("bert", "bert_f16", "bert_bf16", "roberta", "gpt2", "mdlm"));
+                         ::testing::Values("bert", "bert_f16", "bert_bf16", "roberta", "roberta_eps", "gpt2", "mdlm"));
 
 TEST(HfInterop, MdlmWithoutTimeConditioningSeesSigmaZero) {
   const test::TempDir dir;
@@ -185,6 +185,26 @@ TEST(HfInterop, BadDirectoriesAreOneClearError) {
     const HfModel hf = read_hf_config(d);
     EXPECT_NE(error_of([&] { read_hf_weights(hf); }).find("model.safetensors"), std::string::npos);
   }
+}
+
+// layer_norm_eps is the model's own, read from config.json: RoBERTa with
+// roberta-base's 1e-5 and with RobertaConfig's default 1e-12 both import, and
+// the value reaches every LayerNorm (a large one changes the logits).
+TEST(HfInterop, LayerNormEpsilonComesFromConfigJson) {
+  EXPECT_DOUBLE_EQ(read_hf_config(test::hf_fixtures() / "roberta").model.layer_norm_eps, 1e-5);
+  EXPECT_DOUBLE_EQ(read_hf_config(test::hf_fixtures() / "roberta_eps").model.layer_norm_eps, 1e-12);
+  EXPECT_DOUBLE_EQ(read_hf_config(test::hf_fixtures() / "bert").model.layer_norm_eps, 1e-12);
+  HfModel hf = read_hf_config(test::hf_fixtures() / "roberta");
+  const auto io = load_safetensors(test::hf_fixtures() / "roberta_io.safetensors");
+  const at::Tensor ids = io.tensors.at("ids"), real = io.tensors.at("mask").to(torch::kBool);
+  torch::NoGradGuard no_grad;
+  const at::Tensor base = imported(hf)->forward(ids, at::Tensor(), real);
+  hf.model.layer_norm_eps = 0.5;
+  const at::Tensor wide = imported(hf)->forward(ids, at::Tensor(), real);
+  EXPECT_GT((base - wide).abs().max().item<float>(), 1e-2);
+  const fs::path d = broken_copy("roberta", "eps0");
+  edit_config(d, [](auto& j) { j["layer_norm_eps"] = 0.0; });
+  EXPECT_NE(test::error_of([&] { read_hf_config(d); }).find("layer_norm_eps 0 must be positive"), std::string::npos);
 }
 
 }  // namespace

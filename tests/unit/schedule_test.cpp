@@ -1,4 +1,4 @@
-// Noise schedules against their formulas (DESIGN.md §5 invariants 1, 2, 4).
+// Noise schedules against their formulas (docs/BACKGROUND.md, identities 1, 2, 4).
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 

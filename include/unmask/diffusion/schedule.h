@@ -1,7 +1,7 @@
 // Noise schedules of the absorbing (masking) forward process: α(t) is the
 // probability that a token is still clean at time t ∈ [0, 1] (α(0) = 1,
 // α(1) = 0); discrete time uses t = k/T, k ∈ {0..T}. Registered by name
-// (`diffusion.schedule`). DESIGN.md §5 and docs/MATH.md give the sources.
+// (`diffusion.schedule`). docs/BACKGROUND.md and docs/MODELS.md give the sources.
 #pragma once
 
 #include <ATen/core/Tensor.h>

@@ -1,4 +1,4 @@
-// init.from (DESIGN.md §3): the weights of step 0 from an HF model directory
+// init.from (docs/PRETRAINED.md): the weights of step 0 from an HF model directory
 // or an unmask checkpoint (its EMA weights when it has them). The config's
 // model section must describe the same architecture, and the data must be
 // prepared with the source's tokenizer (same fingerprint): both are checked

@@ -37,6 +37,8 @@ struct RunModel {
   Backbone model{nullptr};               // in eval mode, on `device`
   c10::Device device{c10::kCPU};
   bool ema = false;                      // the EMA weights were loaded
+  bool trained = false;                  // trained by unmask (the checkpoint has optimizer state), not only
+                                         // imported: its losses left [MASK] out of the softmax
 };
 
 // `spec`: a run dir (its latest checkpoint) or a checkpoint dir, checked

@@ -20,6 +20,10 @@ std::string join(const std::vector<std::string>& items, const std::string& sep);
 // scientific with 2 (learning rates).
 std::string number_text(double v, int digits = 4, bool scientific = false);
 
+// The shortest decimal text that reads back as exactly `v` ("1e-12", "0.1",
+// "3"): numbers in error messages, where "0.000000" would hide the value.
+std::string shortest_number(double v);
+
 // "1.5 MB", "320 B": decimal units, as in MB/s throughput figures.
 std::string human_bytes(double bytes);
 

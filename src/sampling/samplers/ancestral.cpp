@@ -29,7 +29,7 @@ double alpha_at(const NoiseSchedule& schedule, double t) {
 // come from the current prediction x̂0 = argmax p_θ(x0 | x_t) at masked
 // positions and from the canvas elsewhere, centred over the row's non-[PAD]
 // tokens, and the per-token posterior (α_s^i − α_t^i)/(1 − α_t^i) is exact for
-// those weights (DESIGN.md §5). Its α is 1 at s = 0.
+// those weights (docs/BACKGROUND.md). Its α is 1 at s = 0.
 at::Tensor reveal_probability(const Denoiser& d, const at::Tensor& x, const at::Tensor& lp, const at::Tensor& t,
                               const at::Tensor& s, const at::Tensor& shared) {
   if (!d.schedule.per_token()) return shared.expand(x.sizes());

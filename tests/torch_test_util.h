@@ -1,8 +1,13 @@
-// Helpers for the LibTorch test suite: a tiny backbone configuration.
+// Helpers for the LibTorch test suite: a tiny backbone configuration, and a
+// tiny bert with an mdlm objective for the sampler tests.
 #pragma once
 
+#include <torch/torch.h>
+
+#include <memory>
 #include <string>
 
+#include "unmask/diffusion/objective.h"
 #include "unmask/model/backbone.h"
 
 namespace unmask::test {
@@ -25,5 +30,21 @@ inline BackboneOptions tiny_backbone(const std::string& backbone, const std::str
   o.steps = 100;
   return o;
 }
+
+// The tiny bert (seed 0, eval mode) and an mdlm objective over its 50 tokens
+// (log-linear schedule unless `schedule` says otherwise).
+struct TinyMdlm {
+  Backbone model;
+  std::unique_ptr<Objective> objective;
+  explicit TinyMdlm(const std::string& schedule = "loglinear") {
+    torch::manual_seed(0);
+    model = make_backbone(tiny_backbone("bert"));
+    model->eval();
+    ObjectiveContext ctx;
+    ctx.vocab_size = 50;
+    ctx.diffusion.schedule = schedule;
+    objective = make_objective(ctx);
+  }
+};
 
 }  // namespace unmask::test

@@ -26,6 +26,7 @@ enum SamplerSupport : std::uint32_t {
   kRunsInner = 1u << 4,       // runs another sampler (--inner) block by block
   kSlidesWindow = 1u << 5,    // generates text longer than the model's context
   kSkipsCalls = 1u << 6,      // may reuse a prediction instead of a network call (nfe_saved)
+  kParallelUnmask = 1u << 7,  // --unmask threshold|factor: reveals every position confident enough (Fast-dLLM)
 };
 
 struct SamplerSpec {

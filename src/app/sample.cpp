@@ -32,6 +32,14 @@ SampleOverrides overrides_of(const SampleCliRequest& q, const std::vector<std::s
   o.confidence = q.confidence;
   o.k_schedule = q.k_schedule;
   o.remask = q.remask;
+  o.unmask = q.unmask;
+  o.threshold = q.threshold;
+  o.factor = q.factor;
+  o.remdm = q.remdm;
+  o.eta = q.eta;
+  o.t_on = q.t_on;
+  o.t_off = q.t_off;
+  o.alpha_on = q.alpha_on;
   o.inner = q.inner;
   if (!q.semi_ar_style.empty()) o.semi_ar_style = q.semi_ar_style;
   if (q.mask_bos) o.mask_bos = true;

@@ -13,6 +13,7 @@ std::string sample_jsonl(const SampleOutput& o) {
                            {"steps", o.steps}, {"nfe", o.network_calls}, {"nfe_saved", o.calls_saved},
                            {"seconds", o.seconds}, {"tokenizer", o.tokenizer}, {"reveal_step", row.reveal_step}};
     if (!row.prompt.empty()) line["prompt"] = row.prompt;
+    if (!o.calls_per_block.empty()) line["nfe_per_block"] = o.calls_per_block;
     jsonl += line.dump() + "\n";
   }
   return jsonl;

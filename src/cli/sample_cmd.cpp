@@ -33,13 +33,30 @@ void add_sample_command(CLI::App& app) {
   cmd->add_flag("--remask", r->remask,
                 "confidence sampler: re-score revealed tokens every step and re-mask the least confident "
                 "(Mask-Predict)");
+  cmd->add_option("--unmask", r->unmask,
+                  "confidence sampler: how many positions a step reveals: schedule (--k-schedule over --steps) | "
+                  "threshold (every position with p(token) >= --threshold, at least one; Fast-dLLM) | factor "
+                  "(Fast-dLLM's factor rule with --factor); with threshold and factor --steps is not used: a span "
+                  "ends when no [MASK] is left")
+      ->capture_default_str();
+  cmd->add_option("--threshold", r->threshold, "--unmask threshold: τ in (0, 1]")->capture_default_str();
+  cmd->add_option("--factor", r->factor, "--unmask factor: f > 0")->capture_default_str();
+  cmd->add_option("--remdm", r->remdm,
+                  "remdm sampler: how decoded tokens are remasked: cap (σ = min(η, σ_max)) | rescale (σ = η σ_max) | "
+                  "conf (σ by the tokens' confidence at reveal) | loop (remask at α = --alpha-on between --t-off "
+                  "and --t-on)")
+      ->capture_default_str();
+  cmd->add_option("--eta", r->eta, "remdm: η (default: cap 0.008, rescale 0.015, loop 0.02; conf uses none)");
+  cmd->add_option("--t-on", r->t_on, "remdm loop: the remasking phase starts at t = t_on")->capture_default_str();
+  cmd->add_option("--t-off", r->t_off, "remdm loop: and ends at t = t_off")->capture_default_str();
+  cmd->add_option("--alpha-on", r->alpha_on, "remdm loop: α held during the remasking phase")->capture_default_str();
   cmd->add_option("--prompt", r->prompt,
                   "text every sample starts with (never changed); [MASK:n] marks n tokens to infill, e.g. "
                   "'The [MASK:5] sat on the mat.'");
   cmd->add_option("--prompt-file", r->prompt_file,
                   "file with one prompt per line (same [MASK:n] syntax); sample i uses line i mod P, and --num "
                   "defaults to P");
-  cmd->add_option("--temperature", r->temperature, "softmax temperature");
+  cmd->add_option("--temperature", r->temperature, "softmax temperature (0: the most likely token)");
   cmd->add_option("--top-k", r->top_k, "keep the k most likely tokens (0 = off)");
   cmd->add_option("--top-p", r->top_p, "nucleus mass in (0, 1] (1 = off)");
   cmd->add_option("--filter", r->filter,

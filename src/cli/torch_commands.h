@@ -20,7 +20,7 @@ namespace unmask::cli {
 
 // Bumped whenever a request struct or this table changes: a module from
 // another build is refused instead of misread.
-inline constexpr std::uint32_t kTorchCommandsAbi = 4;
+inline constexpr std::uint32_t kTorchCommandsAbi = 5;
 
 struct TorchCommands {
   std::uint32_t abi;

@@ -52,6 +52,7 @@ void block_diffusion(BackboneImpl& model, Denoiser& d, at::Tensor& x, std::int64
       x.narrow(1, begin, block_size).copy_(block);
       if (r.on_step) r.on_step(x.narrow(1, 0, end));
     };
+    const std::int64_t calls = d.out.network_calls;
     at::Tensor block = x.narrow(1, begin, block_size).clone();  // (N, L′)
     strategy(r.sampler).denoise(d, block, at::Tensor(), r.steps);
     x.narrow(1, begin, block_size).copy_(block);
@@ -61,6 +62,7 @@ void block_diffusion(BackboneImpl& model, Denoiser& d, at::Tensor& x, std::int64
       ++d.out.network_calls;
       cache.keep_last(context - block_size);
     }
+    d.out.calls_per_block.push_back(d.out.network_calls - calls);
     const at::Tensor eos = (x.narrow(1, 0, end) == d.special.eos).logical_and(fixed.narrow(1, 0, end).logical_not());
     if (eos.any(1).all().item<bool>()) break;
   }

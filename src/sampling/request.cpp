@@ -44,6 +44,10 @@ SampleRequest sample_request(const RunConfig& config, const Tokenizer& tokenizer
   r.picker.temperature = o.temperature.value_or(s.temperature);
   r.picker.top_k = o.top_k.value_or(s.top_k);
   r.picker.top_p = o.top_p.value_or(s.top_p);
+  if (r.picker.temperature == 0) {  // temperature 0: the argmax
+    r.picker.greedy = true;
+    r.picker.temperature = 1;
+  }
   if (o.draw) r.picker.draw = parse_draw(*o.draw);
   r.filter = o.filter.value_or(s.filter);
   r.seed = o.seed.value_or(static_cast<std::uint64_t>(config.seed));
@@ -56,6 +60,14 @@ SampleRequest sample_request(const RunConfig& config, const Tokenizer& tokenizer
   if (o.confidence) r.confidence = *o.confidence;
   if (o.k_schedule) r.k_schedule = *o.k_schedule;
   if (o.remask) r.remask = *o.remask;
+  if (o.unmask) r.unmask = *o.unmask;
+  if (o.threshold) r.threshold = *o.threshold;
+  if (o.factor) r.factor = *o.factor;
+  if (o.remdm) r.remdm = *o.remdm;
+  if (o.eta) r.eta = *o.eta;
+  if (o.t_on) r.t_on = *o.t_on;
+  if (o.t_off) r.t_off = *o.t_off;
+  if (o.alpha_on) r.alpha_on = *o.alpha_on;
   if (o.inner) r.inner = parse_inner(*o.inner);
   r.semi_ar_style = o.semi_ar_style.value_or(s.semi_ar_style);
   r.mask_bos = o.mask_bos.value_or(s.mask_bos);

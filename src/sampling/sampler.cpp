@@ -104,6 +104,26 @@ void validate(const SampleRequest& r, bool causal, bool blocks) {
     throw Error("--filter reverse draws from the ancestral reverse step: use --sampler " + sampler_list(kReverseFilter, ", ") +
                 " or " + sampler_list(kRunsInner) + " with --inner " + sampler_list(kInsideSemiAr | kReverseFilter) +
                 " (got " + (causal ? std::string("an ar checkpoint") : "--sampler " + std::string(spec.name)) + ")");
+  if (r.unmask != "schedule" && r.unmask != "threshold" && r.unmask != "factor")
+    throw Error("unknown --unmask '" + r.unmask + "' (valid: schedule, threshold, factor)");
+  if (r.unmask != "schedule") {
+    if (!drawing.has(kParallelUnmask))
+      throw Error("--unmask " + r.unmask + " reveals every confident position: use --sampler " +
+                  sampler_list(kParallelUnmask, " or ") + " (also as semi_ar's --inner, or in bd3lm blocks), got " +
+                  "--sampler " + spec.name + (spec.has(kRunsInner) ? " --inner " + std::string(sampler_name(r.inner)) : ""));
+    if (r.unmask == "threshold" && !(r.threshold > 0 && r.threshold <= 1))
+      throw Error("--threshold must lie in (0, 1], got " + std::to_string(r.threshold));
+    if (r.unmask == "factor" && !(r.factor > 0))
+      throw Error("--factor must be positive, got " + std::to_string(r.factor));
+    if (r.remask) throw Error("--remask re-scores revealed tokens on a schedule: use it with --unmask schedule");
+    if (r.confidence != "maxprob")
+      throw Error("--unmask " + r.unmask + " compares p(x̂) with its bar: use --confidence maxprob (got " +
+                  r.confidence + ")");
+  }
+  if (r.remdm != "cap" && r.remdm != "rescale" && r.remdm != "conf" && r.remdm != "loop")
+    throw Error("unknown --remdm '" + r.remdm + "' (valid: cap, rescale, conf, loop)");
+  if (!(r.t_off >= 0 && r.t_off < r.t_on && r.t_on <= 1 && r.alpha_on > 0 && r.alpha_on < 1))
+    throw Error("remdm loop needs 0 <= t_off < t_on <= 1 and 0 < alpha_on < 1");
   if (r.semi_ar_style != "llada" && r.semi_ar_style != "mdlm")
     throw Error("unknown semi_ar style '" + r.semi_ar_style + "' (valid: llada, mdlm)");
   if (r.mask_bos && causal) throw Error("an ar checkpoint decodes after BOS: --mask-bos applies to diffusion models");

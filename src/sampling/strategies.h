@@ -88,6 +88,9 @@ inline at::Tensor open_positions(const at::Tensor& x, std::int64_t mask, const a
   return active.defined() ? masked.logical_and(active.unsqueeze(0)) : masked;
 }
 
+// α(t) of a token-independent schedule as a host number (α(0) = 1).
+double alpha_at(const NoiseSchedule& schedule, double t);
+
 // MDLM `ddpm` / D3PM ancestral steps from t = 1 to 0 (`reuse`: MDLM
 // `ddpm_cache`), then a greedy denoise of what is still masked
 // (samplers/ancestral.cpp; `cached` runs it with reuse).

@@ -128,9 +128,16 @@ TEST_P(DataParallelTrain, TwoRanksFollowOneProcess) {
   expect_close(losses(dir / "one", "train"), losses(dir / "two", "train"), 1e-4, "train");
   expect_close(losses(dir / "one", "val"), losses(dir / "two", "val"), 1e-4, "val");
   EXPECT_EQ(losses(dir / "two", "train").size(), 20u);
-  // The weights at step 20 agree with one process's within 1e-4.
+  // The weights at step 20 agree with one process's within 1e-4, except the
+  // token embedding within 5e-4: a rare token's row gets a gradient summed
+  // from a few terms, in another order over 16 rows than over 2 × 8 rows and
+  // an allreduce, and Adam's division by √v turns that rounding into a
+  // visible part of one update (lr 3e-3). Measured on an AMD EPYC machine:
+  // 2.49e-4 in 4 of 2000 rows, every other tensor within 2e-5 (the same code
+  // before the run/app refactor gives the same figure there; earlier CI
+  // machines stayed within 1e-4 everywhere).
   const auto cmp = run_command(std::string(UNMASK_PYTHON) + " " + UNMASK_SOURCE_DIR +
-                               "/tests/compare_outputs.py --atol 1e-4 " +
+                               "/tests/compare_outputs.py --atol 1e-4 --atol-for vocab_embed.embedding=5e-4 " +
                                (dir / "one/checkpoints/step-0000020/model.safetensors").string() + " " +
                                (dir / "two/checkpoints/step-0000020/model.safetensors").string());
   EXPECT_EQ(cmp.code, 0) << cmp.out << cmp.err;

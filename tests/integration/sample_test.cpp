@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <nlohmann/json.hpp>
+#include <iostream>
 #include <set>
 #include <sstream>
 
@@ -188,6 +189,74 @@ TEST(Sample, EverySamplerReproducesAMemorisedSentence) {
   }
 }
 
+// Fast-dLLM's Theorem 1 (Wu et al. 2025): when every marginal is above 1 − ε
+// with (n + 1)ε ≤ 1, as on a model that has memorised its one sentence,
+// parallel greedy decoding (threshold or factor) gives exactly the tokens of
+// one-at-a-time greedy decoding, in fewer network calls. Inside semi_ar the
+// calls of each block are reported.
+TEST(Sample, ParallelDecodingOfAMemorisedSentenceEqualsOneAtATime) {
+  TempDir dir;
+  prepare_one_sentence(dir);
+  if (HasFatalFailure()) return;
+  const fs::path config = dir / "mdlm.json";
+  write_text(config, R"({"seed": 1, "model": {"backbone": "bert", "hidden": 64, "layers": 2, "heads": 4,
+    "dropout": 0.0, "max_length": 32}, "diffusion": {"objective": "mdlm"},
+    "data": {"path": ")" + (dir / "data").string() + R"(", "mode": "pad", "length": 20},
+    "train": {"batch_size": 16, "max_steps": 150, "lr": 0.003, "warmup_steps": 10, "ema": 0.0, "log_every": 50,
+              "eval_every": 1000, "val_batches": 0, "checkpoint_every": 1000, "sample_every": 0, "device": "cpu"},
+    "sample": {"length": 20, "steps": 19, "sampler": "confidence"}})");
+  auto r = run_unmask({"train", "--config", config.string(), "--out", (dir / "run").string()});
+  ASSERT_EQ(r.code, 0) << r.err;
+  auto sample = [&](std::vector<std::string> extra) {
+    std::vector<std::string> args = {"sample", "--checkpoint", (dir / "run").string(), "--num", "3", "--temperature",
+                                     "0", "--out", (dir / "s.jsonl").string()};
+    args.insert(args.end(), extra.begin(), extra.end());
+    const auto res = run_unmask(args);
+    EXPECT_EQ(res.code, 0) << res.err;
+    std::vector<nlohmann::json> rows;
+    std::istringstream in(read_text(dir / "s.jsonl"));
+    for (std::string line; std::getline(in, line);) rows.push_back(nlohmann::json::parse(line));
+    return rows;
+  };
+  const auto one_at_a_time = sample({"--sampler", "confidence", "--steps", "19"});  // 19 positions, one a step
+  ASSERT_EQ(one_at_a_time.size(), 3u);
+  EXPECT_EQ(one_at_a_time[0]["nfe"], 19);
+  EXPECT_EQ(one_at_a_time[0]["text"], kSentence);
+  for (const std::vector<std::string> rule : {std::vector<std::string>{"--unmask", "threshold", "--threshold", "0.9"},
+                                              std::vector<std::string>{"--unmask", "factor", "--factor", "1"}}) {
+    std::vector<std::string> args = {"--sampler", "confidence"};
+    args.insert(args.end(), rule.begin(), rule.end());
+    const auto parallel = sample(args);
+    ASSERT_EQ(parallel.size(), 3u) << rule[1];
+    for (std::size_t i = 0; i < 3; ++i) EXPECT_EQ(parallel[i]["ids"], one_at_a_time[i]["ids"]) << rule[1] << " row " << i;
+    EXPECT_LT(parallel[0]["nfe"].get<int>(), 19) << rule[1];
+    std::cout << "[ parallel ] --unmask " << rule[1] << ": " << parallel[0]["nfe"] << " calls for 19 tokens\n";
+  }
+  const auto blocks = sample({"--sampler", "semi_ar", "--inner", "confidence", "--block-size", "5", "--unmask",
+                              "threshold"});
+  ASSERT_EQ(blocks.size(), 3u);
+  EXPECT_EQ(blocks[0]["text"], kSentence);
+  const auto per_block = blocks[0]["nfe_per_block"].get<std::vector<int>>();
+  ASSERT_EQ(per_block.size(), 4u);  // 19 positions in blocks of 5: 5, 5, 5, 4
+  int total = 0;
+  for (int calls : per_block) {
+    EXPECT_GE(calls, 1);
+    total += calls;
+  }
+  EXPECT_EQ(total, blocks[0]["nfe"].get<int>());
+  // What the rules apply to.
+  r = run_unmask({"sample", "--checkpoint", (dir / "run").string(), "--sampler", "ancestral", "--unmask", "threshold"});
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("--unmask threshold reveals every confident position: use --sampler confidence"),
+            std::string::npos) << r.err;
+  r = run_unmask({"sample", "--checkpoint", (dir / "run").string(), "--unmask", "threshold", "--remask"});
+  EXPECT_NE(r.err.find("--remask re-scores revealed tokens on a schedule"), std::string::npos) << r.err;
+  r = run_unmask({"sample", "--checkpoint", (dir / "run").string(), "--unmask", "threshold", "--threshold", "1.5"});
+  EXPECT_NE(r.err.find("--threshold must lie in (0, 1]"), std::string::npos) << r.err;
+  r = run_unmask({"sample", "--checkpoint", (dir / "run").string(), "--unmask", "sometimes"});
+  EXPECT_NE(r.err.find("unknown --unmask 'sometimes' (valid: schedule, threshold, factor)"), std::string::npos) << r.err;
+}
+
 // Pad rows longer than the sentence, trained with data.pad_loss (the [PAD]
 // after EOS is trained on): a canvas of data.length gives the sentence back,
 // and text and ids end at the first EOS. (Without it a rotary dit, which has
@@ -320,7 +389,7 @@ TEST(Sample, BadArgumentsAreClearErrors) {
   r = run_unmask({"sample", "--checkpoint", ckpt, "--top-p", "1.5"});
   EXPECT_NE(r.err.find("top-p must be in (0, 1]"), std::string::npos) << r.err;
   r = run_unmask({"sample", "--checkpoint", ckpt, "--sampler", "beam"});
-  EXPECT_NE(r.err.find("unknown sampler 'beam' (known: ancestral, cached, confidence, first_hitting, semi_ar)"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("unknown sampler 'beam' (known: ancestral, cached, confidence, first_hitting, remdm, semi_ar)"), std::string::npos) << r.err;
   r = run_unmask({"sample", "--checkpoint", ckpt, "--length", "4", "--prompt", "a long prompt that does not fit"});
   EXPECT_NE(r.err.find("does not fit in length 4"), std::string::npos) << r.err;
   r = run_unmask({"sample", "--checkpoint", ckpt, "--cuda-graph", "--device", "cpu"});

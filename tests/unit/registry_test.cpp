@@ -22,6 +22,8 @@
 namespace unmask {
 namespace {
 
+namespace fs = std::filesystem;
+
 std::set<std::string> as_set(const std::vector<std::string>& v) { return {v.begin(), v.end()}; }
 
 std::set<std::string> schema_choices(const std::string& key) {

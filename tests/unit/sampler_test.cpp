@@ -222,18 +222,7 @@ TEST(CounterRng, CpuLoopEqualsTheTensorFormBitwise) {
   }
 }
 
-struct TinySetup {
-  Backbone model;
-  std::unique_ptr<Objective> objective;
-  TinySetup() {
-    torch::manual_seed(0);
-    model = make_backbone(test::tiny_backbone("bert"));
-    model->eval();
-    ObjectiveContext ctx;
-    ctx.vocab_size = 50;
-    objective = make_objective(ctx);
-  }
-};
+using TinySetup = test::TinyMdlm;
 
 // The ancestral reverse step against its formula (MDLM Eq. 7, absorbing
 // posterior): from t to s a masked position is revealed with probability

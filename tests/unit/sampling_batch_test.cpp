@@ -105,6 +105,31 @@ std::vector<Case> cases() {
     r.confidence = "entropy";
     r.picker.draw = Draw::gumbel64;
   });
+  add("confidence threshold 0.3", [](SampleRequest& r) {
+    r.sampler = SamplerId::confidence;
+    r.unmask = "threshold";
+    r.threshold = 0.3;
+  });
+  add("confidence factor 2 greedy", [](SampleRequest& r) {
+    r.sampler = SamplerId::confidence;
+    r.unmask = "factor";
+    r.factor = 2.0;
+    r.picker.greedy = true;
+  });
+  add("remdm cap 0.05", [](SampleRequest& r) {
+    r.sampler = SamplerId::remdm;
+    r.eta = 0.05;
+  });
+  add("remdm conf", [](SampleRequest& r) {
+    r.sampler = SamplerId::remdm;
+    r.remdm = "conf";
+    r.steps = 30;
+  });
+  add("remdm loop", [](SampleRequest& r) {
+    r.sampler = SamplerId::remdm;
+    r.remdm = "loop";
+    r.steps = 20;
+  });
   add("semi_ar ancestral", [](SampleRequest& r) {
     r.sampler = SamplerId::semi_ar;
     r.block_size = 6;
@@ -261,7 +286,7 @@ TEST(SamplingBatch, AStepDispatchesTheSameOperationsForAnyBatch) {
   }
 }
 
-// What --cuda-graph replays whole (ancestral, first_hitting, confidence): a
+// What --cuda-graph replays whole (ancestral, first_hitting, confidence, remdm): a
 // dense step reads nothing back at any depth, the network's inside included
 // (graph capture fails on a read-back), and the step's network call is the
 // one Denoiser::log_probs makes (a replay's count is added by StepRunner).
@@ -287,7 +312,7 @@ TEST(SamplingBatch, AWholeStepReadsNothingBackAtAnyDepth) {
     }
     ++checked;
   }
-  EXPECT_EQ(checked, 8);
+  EXPECT_EQ(checked, 13);
 }
 
 }  // namespace

@@ -29,6 +29,12 @@ struct SampleCliRequest {
   std::string confidence = "maxprob";  // confidence sampler: maxprob | margin | entropy
   std::string k_schedule = "linear";   // confidence sampler: linear | cosine
   bool remask = false;                 // confidence sampler: low-confidence tokens may be re-masked
+  std::string unmask = "schedule";     // confidence sampler: schedule | threshold | factor (parallel decoding)
+  double threshold = 0.9;              // --unmask threshold: τ
+  double factor = 1.0;                 // --unmask factor: f
+  std::string remdm = "cap";           // remdm sampler: cap | rescale | conf | loop
+  double eta = -1;                     // remdm: η (< 0: the strategy's default)
+  double t_on = 0.55, t_off = 0.05, alpha_on = 0.9;  // remdm loop
   std::int64_t block_size = 16;        // semi_ar sampler: tokens per block
   std::string inner = "ancestral";     // semi_ar sampler: the sampler inside each block
   std::string semi_ar_style;           // "": sample.semi_ar_style (llada | mdlm)
@@ -56,6 +62,7 @@ struct SampleOutput {
   std::int64_t network_calls = 0;
   std::int64_t calls_saved = 0;
   double seconds = 0;
+  std::vector<std::int64_t> calls_per_block;  // semi_ar and bd3lm: network calls of each block
   std::string tokenizer;                  // fingerprint of the model's tokenizer
   bool ema = false;
 };

@@ -39,6 +39,14 @@ struct SampleRequest {
   std::string confidence = "maxprob"; // confidence: maxprob | margin | entropy
   std::string k_schedule = "linear";  // confidence: how many positions per step (linear | cosine)
   bool remask = false;                // confidence: revealed low-confidence tokens may go back to [MASK]
+  std::string unmask = "schedule";    // confidence: how many positions a step reveals: schedule (k_schedule over
+                                      // `steps`) | threshold (every p(x̂) ≥ threshold) | factor (Fast-dLLM's rule);
+                                      // with threshold and factor the steps are not fixed: a span ends when no mask is left
+  double threshold = 0.9;             // confidence --unmask threshold: τ
+  double factor = 1.0;                // confidence --unmask factor: f
+  std::string remdm = "cap";          // remdm: cap | rescale | conf | loop (Wang et al. 2025)
+  double eta = -1;                    // remdm: η (< 0: the strategy's default, cap 0.008, rescale 0.015, loop 0.02)
+  double t_on = 0.55, t_off = 0.05, alpha_on = 0.9;  // remdm loop: the remasking phase t ∈ (t_off, t_on] at α = alpha_on
   std::int64_t block_size = 16;       // semi_ar: tokens per block (steps are shared out among blocks)
   SamplerId inner = SamplerId::ancestral;  // semi_ar: the sampler of each block (one that supports kInsideSemiAr)
   std::string semi_ar_style = "llada";  // semi_ar: llada (blocks share the steps) | mdlm (the first window
@@ -64,6 +72,7 @@ struct SampleResult {
   double network_seconds = 0;          // wall time inside network calls (host side: on CUDA, launch time only)
   std::vector<std::uint64_t> seeds;    // per-sample stream seeds
   std::vector<std::vector<double>> times;  // first_hitting: the reveal times of each sample
+  std::vector<std::int64_t> calls_per_block;  // semi_ar and bd3lm: network calls of each block, in order
   at::Tensor reveal_step;              // (num, length) int64: the step that gave each position its final
                                        // token; 0 = fixed from the start (BOS, prompt, template);
                                        // steps + 1 = filled by the final greedy denoise

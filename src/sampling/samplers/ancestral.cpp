@@ -15,11 +15,6 @@
 namespace unmask::sampling {
 namespace {
 
-// α(t) of a token-independent schedule as a host number (α(0) = 1).
-double alpha_at(const NoiseSchedule& schedule, double t) {
-  return t <= 0 ? 1.0 : schedule.alpha(torch::full({1}, t, torch::kFloat64)).item<double>();
-}
-
 // (N, L) float64 on the canvas's device: the probability that a position
 // masked at t is revealed by s < t, (α_s − α_t)/(1 − α_t) (MDLM Eq. 7 / D3PM
 // absorbing posterior), `shared` (1) when α does not depend on the token; t, s
@@ -58,6 +53,10 @@ at::Tensor reverse_step_draw(const Denoiser& d, const at::Tensor& lp, const at::
 }
 
 }  // namespace
+
+double alpha_at(const NoiseSchedule& schedule, double t) {
+  return t <= 0 ? 1.0 : schedule.alpha(torch::full({1}, t, torch::kFloat64)).item<double>();
+}
 
 // A masked position at t is revealed at s < t with `reveal_probability`
 // (uniforms 0 … L−1 of the step), its token drawn from p_θ(x0 | x_t) with

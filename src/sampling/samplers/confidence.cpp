@@ -1,6 +1,8 @@
 // `confidence`: MaskGIT (Chang et al. 2022) / LLaDA low-confidence remasking
 // decoding, with Mask-Predict's re-masking (Ghazvininejad et al. 2019) as an
-// option: each step reveals the most confident of the candidate positions.
+// option: each step reveals the most confident of the candidate positions,
+// as many as the schedule says, or (Fast-dLLM, Wu et al. 2025, parallel
+// decoding) every one confident enough: --unmask threshold|factor.
 #include <torch/torch.h>
 
 #include <cmath>
@@ -9,6 +11,7 @@
 #include "../positions.h"
 #include "../step_runner.h"
 #include "../strategies.h"
+#include "unmask/util/error.h"
 
 namespace unmask::sampling {
 namespace {
@@ -24,6 +27,7 @@ namespace {
 // Ties go to the earlier position. All rows at once: ranks by a stable sort.
 void confidence_steps(Denoiser& d, at::Tensor& x, const at::Tensor& active, std::int64_t steps) {
   const SampleRequest& r = d.request;
+  if (r.unmask != "schedule") throw Error("internal: confidence_steps runs --unmask schedule");
   const std::int64_t n_rows = x.size(0), length = x.size(1);
   const auto f64 = x.options().dtype(torch::kFloat64);
   const at::Tensor generated = open_positions(x, d.special.mask, active);  // (N, L) positions this call fills
@@ -79,10 +83,59 @@ void confidence_steps(Denoiser& d, at::Tensor& x, const at::Tensor& active, std:
   }
 }
 
+// Fast-dLLM's parallel decoding (Wu et al. 2025, arXiv 2505.22618;
+// llada/generate.py get_transfer_index): every masked candidate gets x̂ (the
+// draw, or the argmax at temperature 0) and c = p(x̂); a step reveals
+//   threshold: every candidate with c ≥ τ, and always the most confident;
+//   factor:    the longest prefix of the candidates sorted by c with
+//              c₍ₖ₎ ≥ 1 − f/(k + 1) for rank k = 1, 2, … (the first always).
+// No step count: the loop runs until no candidate is left (at most one step
+// per candidate). The network sees each row's masked fraction as its time.
+void parallel_steps(Denoiser& d, at::Tensor& x, const at::Tensor& active) {
+  const SampleRequest& r = d.request;
+  const bool by_threshold = r.unmask == "threshold";
+  const std::int64_t n_rows = x.size(0), length = x.size(1);
+  const auto f64 = x.options().dtype(torch::kFloat64);
+  const at::Tensor generated = open_positions(x, d.special.mask, active);     // (N, L) positions this call fills
+  const at::Tensor totals = generated.sum(1, false, torch::kFloat64).clamp_min(1);  // (N)
+  const at::Tensor position = torch::arange(length, x.options()).expand({n_rows, length});  // (N, L)
+  // 1 − f/(k + 1) for ranks k = 1 … L: the factor rule's bar at each rank, (L) float64.
+  const at::Tensor bar = 1.0 - r.factor / (torch::arange(1, length + 1, f64) + 1.0);
+  const std::int64_t max_steps = generated.sum(1).max().item<std::int64_t>();  // read once, before the loop
+  const at::Tensor sites = d.sites(std::max<std::int64_t>(1, max_steps), 0);   // (S)
+  StepRunner step(d, [&](const std::vector<at::Tensor>& in) {  // canvas, index → canvas
+    const at::Tensor &xn = in[0], &n = in[1];
+    const at::Tensor candidates = (xn == d.special.mask).logical_and(generated);  // (N, L)
+    const at::Tensor t = candidates.sum(1, false, torch::kFloat64) / totals;        // (N) masked fraction
+    const at::Tensor lp = d.log_probs(xn, t);
+    const Positions at(candidates, d.dense);
+    const at::Tensor filtered = d.picker.identity() ? at.rows(lp) : d.picker.log_probs(at.rows(lp));  // (C, V)
+    const at::Tensor tokens = d.picker.draw_filtered(filtered, at.rows(d.uniform(sites, n, length)));  // (C)
+    const at::Tensor c = filtered.gather(-1, tokens.unsqueeze(-1)).squeeze(-1).to(torch::kFloat64).exp();  // (C) p(x̂)
+    const at::Tensor scores = at.put(c, torch::full({n_rows, length}, -INFINITY, f64));        // (N, L)
+    const auto [sorted, order] = scores.sort(/*stable=*/true, 1, /*descending=*/true);         // (N, L)
+    const at::Tensor rank = torch::empty_like(order).scatter_(1, order, position);             // (N, L) 0 = most confident
+    at::Tensor chosen;
+    if (by_threshold) {
+      chosen = candidates.logical_and(scores.ge(r.threshold).logical_or(rank == 0));
+    } else {
+      const at::Tensor prefix = sorted.ge(bar.unsqueeze(0)).to(torch::kLong).cumprod(1).sum(1);  // (N)
+      chosen = candidates.logical_and(rank < prefix.clamp_min(1).unsqueeze(1));
+    }
+    return std::vector<at::Tensor>{torch::where(chosen, at.put(tokens, xn), xn)};
+  });
+  for (std::int64_t n = 0; n < max_steps; ++n) {
+    if (d.check_at(n) && !(x == d.special.mask).logical_and(generated).any().item<bool>()) break;
+    x = step({x}, n)[0];
+    d.notify(x);
+  }
+}
+
 class Confidence final : public Strategy {
  public:
   void denoise(Denoiser& d, at::Tensor& x, const at::Tensor& active, std::int64_t steps) const override {
-    confidence_steps(d, x, active, steps);
+    if (d.request.unmask == "schedule") confidence_steps(d, x, active, steps);
+    else parallel_steps(d, x, active);
   }
 };
 

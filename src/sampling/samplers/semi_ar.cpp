@@ -43,7 +43,9 @@ class SemiAr final : public Strategy {
         x.narrow(1, w0, context).copy_(w);
         if (notify) notify(x);
       };
+      const std::int64_t calls = d.out.network_calls;
       inner.denoise(d, window, active, steps);
+      d.out.calls_per_block.push_back(d.out.network_calls - calls);
       x.narrow(1, w0, context).copy_(window);
     }
     d.notify = notify;

@@ -13,7 +13,8 @@
 set -euo pipefail
 
 TORCH_VERSION=2.12.1   # the PyPI wheel is built against CUDA 13.0, like the system toolkit
-FIXTURE_PACKAGES=(transformers==5.24.0 safetensors==0.8.0 sacrebleu==2.6.0 nltk==3.10.4 datasets==5.2.0)
+FIXTURE_PACKAGES=(transformers==5.24.0 safetensors==0.8.0 sacrebleu==2.6.0 nltk==3.10.4 datasets==5.2.0
+                  mauve-text==0.4.0 faiss-cpu==1.15.1 scikit-learn==1.9.1)
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 UNMASK_HOME="${UNMASK_HOME:-$HOME/.cache/unmask}"
 VENV="$UNMASK_HOME/venv-torch-$TORCH_VERSION"
@@ -69,7 +70,7 @@ else
   # HF transformers, safetensors, sacrebleu and NLTK; the LM1B/OWT recipes
   # (scripts/prepare_*.py, tested on local files) need HF datasets.
   "$VENV/bin/python" -c "import matplotlib" 2>/dev/null || "$VENV/bin/python" -m pip install -q matplotlib
-  "$VENV/bin/python" -c "import transformers, safetensors, sacrebleu, nltk, datasets" 2>/dev/null ||
+  "$VENV/bin/python" -c "import transformers, safetensors, sacrebleu, nltk, datasets, mauve, faiss, sklearn" 2>/dev/null ||
     "$VENV/bin/python" -m pip install -q "${FIXTURE_PACKAGES[@]}"
   UNMASK_PYTHON="$VENV/bin/python"
   TORCH_PREFIX="$("$VENV/bin/python" -c 'import torch; print(torch.utils.cmake_prefix_path)' 2>/dev/null)"

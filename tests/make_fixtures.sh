@@ -22,4 +22,5 @@ if (($# > 2)); then
   "$3" "$(dirname "$0")/fixtures/make_wordpiece_fixtures.py" "$out/wordpiece"
   "$3" "$(dirname "$0")/fixtures/make_bpe_fixtures.py" "$out/bpe"
   "$3" "$(dirname "$0")/fixtures/make_hf_fixtures.py" "$out/hf"
+  "$3" "$(dirname "$0")/fixtures/make_mauve_fixtures.py" "$out/mauve"  # uses $out/hf/gpt2
 fi

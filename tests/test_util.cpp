@@ -138,6 +138,12 @@ const fs::path& hf_fixtures() {
   return path;
 }
 
+const fs::path& mauve_fixtures() {
+  hf_fixtures();  // its GPT-2 gives the reference features
+  static const fs::path path = python_fixtures("mauve", "make_mauve_fixtures.py");
+  return path;
+}
+
 const fs::path& bpe_fixtures() {
   static const fs::path path = python_fixtures("bpe", "make_bpe_fixtures.py");
   return path;

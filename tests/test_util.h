@@ -48,6 +48,8 @@ const fs::path& bpe_fixtures();
 // tokenizers and transformers' logits on fixed inputs (NAME_io.safetensors),
 // from tests/fixtures/make_hf_fixtures.py.
 const fs::path& hf_fixtures();
+// mauve-text on feature arrays and the tiny GPT-2's features (make_mauve_fixtures.py).
+const fs::path& mauve_fixtures();
 
 struct RunResult {
   int code;

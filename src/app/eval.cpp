@@ -7,6 +7,8 @@
 
 #include "unmask/eval/elbo.h"
 #include "unmask/eval/gen_ppl.h"
+#include "unmask/eval/inputs.h"
+#include "unmask/eval/mauve.h"
 #include "unmask/eval/samples.h"
 #include "unmask/eval/text_stats.h"
 #include "unmask/util/error.h"
@@ -69,6 +71,22 @@ Json run_eval_gen_ppl(const EvalGenPplRequest& q) {
   RunModel scorer = load_run_model(q.scorer, q.device, true);
   require_ar_scorer(scorer);  // before reading the samples: the scorer is the first thing to be wrong
   return gen_ppl_report(scorer, read_samples(q.samples, *scorer.tokenizer, q.retokenize), q.batch_size);
+}
+
+Json run_eval_mauve(const EvalMauveRequest& q) {
+  if (q.samples.empty() || q.refs.empty() || q.scorer.empty())
+    throw Error("eval mauve needs --samples FILE, --refs FILE and --scorer RUN (a GPT-2 imported with 'unmask import hf')");
+  RunModel scorer = load_run_model(q.scorer, q.device, /*ema=*/true);
+  const auto samples = read_hypotheses(q.samples), refs = read_hypotheses(q.refs);
+  MauveOptions o;
+  o.buckets = q.buckets;
+  o.seed = static_cast<std::uint64_t>(q.seed);
+  const at::Tensor p = mauve_features(scorer, samples, q.max_text_length, q.batch_size);
+  const at::Tensor r = mauve_features(scorer, refs, q.max_text_length, q.batch_size);
+  Json j = mauve_report(compute_mauve(p, r, o), p.size(0), r.size(0));
+  j["scorer"] = scorer.dir.string();
+  j["max_text_length"] = q.max_text_length;
+  return j;
 }
 
 }  // namespace unmask

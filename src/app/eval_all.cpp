@@ -10,6 +10,7 @@
 #include "unmask/eval/bleu.h"
 #include "unmask/eval/gen_ppl.h"
 #include "unmask/eval/inputs.h"
+#include "unmask/eval/mauve.h"
 #include "unmask/eval/samples.h"
 #include "unmask/eval/text_stats.h"
 #include "unmask/run/layout.h"
@@ -161,7 +162,19 @@ Json run_eval_all(const EvalAllRequest& q) {
     g.erase("per_sample");
     if (g.contains("samples")) g["samples"] = samples.string();
     report["gen_ppl"] = g;
+    // 5. MAUVE of the samples against the BLEU references, with the scorer's features.
+    try {  // a scorer that is no GPT-2, or too few texts for the clusters: said in the report
+      const MauveOptions mo;
+      std::vector<std::string> texts;  // the samples' own text, as eval-samples.jsonl holds it
+      for (const auto& row : sampled.rows) texts.push_back(row.text);
+      const at::Tensor p = mauve_features(scorer_model, texts, 1024, 16), r = mauve_features(scorer_model, refs, 1024, 16);
+      report["mauve"] = mauve_report(compute_mauve(p, r, mo), p.size(0), r.size(0));
+      report["mauve"]["reference_texts"] = refs_from;
+    } catch (const Error& e) {
+      report["mauve"] = Json{{"skipped", e.what()}};
+    }
   }
+  if (!report.contains("mauve")) report["mauve"] = Json{{"skipped", "no scorer (give --scorer with a GPT-2)"}};
 
   write_file_atomic(outputs.add(out_dir / "eval.json"), report.dump(2) + "\n");
   write_file_atomic(outputs.add(out_dir / "eval.md"), eval_markdown(report));
@@ -201,6 +214,12 @@ std::string eval_markdown(const Json& r) {
   const Json& g = r["gen_ppl"];
   md += "| gen-perplexity | " + (skipped(g).empty() ? num(g["gen_ppl"], 2) : "—") + " | " +
         (skipped(g).empty() ? "AR scorer " + g["scorer"].get<std::string>() : skipped(g)) + " |\n";
+  const Json& mv = r.contains("mauve") ? r["mauve"] : Json{{"skipped", "not computed"}};
+  md += "| MAUVE | " + (skipped(mv).empty() ? num(mv["mauve"], 4) : "—") + " | " +
+        (skipped(mv).empty() ? "GPT-2 features against the references, " + std::to_string(mv["buckets"].get<std::int64_t>()) +
+                                   " clusters"
+                             : skipped(mv)) +
+        " |\n";
   md += "| unigram entropy | " + num(r["diversity"]["entropy"], 3) + " | nats, mean over samples |\n";
   md += "| distinct-4 | " + num(r["diversity"]["per_sample"]["distinct_4"], 3) + " | mean over samples |\n";
   md += "| repetition (seq-rep-4) | " + num(r["diversity"]["rep_4"], 3) + " | mean over samples |\n";

@@ -113,6 +113,34 @@ void add_gen_ppl(CLI::App* group) {
   });
 }
 
+void add_mauve(CLI::App* group) {
+  auto* cmd = group->add_subcommand("mauve", "MAUVE of generated texts against references: GPT-2 features, PCA, "
+                                             "k-means, the divergence frontier (Pillutla et al. 2021)");
+  auto q = std::make_shared<EvalMauveRequest>();
+  auto json = std::make_shared<bool>(false);
+  cmd->add_option("--samples", q->samples, "JSONL of 'unmask sample --out', or plain text with one sample per line")
+      ->required();
+  cmd->add_option("--refs", q->refs, "reference texts in the same formats (e.g. held-out test documents)")->required();
+  cmd->add_option("--scorer", q->scorer, "a GPT-2 imported with 'unmask import hf' (mauve-text uses gpt2-large)")
+      ->required();
+  cmd->add_option("--max-text-length", q->max_text_length, "tokens per text")->capture_default_str();
+  cmd->add_option("--batch-size", q->batch_size, "texts per forward pass")->capture_default_str();
+  cmd->add_option("--buckets", q->buckets, "k-means clusters (0: a tenth of the smaller set, at least 2)")
+      ->capture_default_str();
+  cmd->add_option("--seed", q->seed, "seed of the k-means starts")->capture_default_str();
+  cmd->add_option("--device", q->device, "auto | cpu | cuda")->capture_default_str();
+  cmd->add_flag("--json", *json, "print one JSON object (mauve, frontier_integral, mauve_star, histograms)");
+  on_run(cmd, [q, json] {
+    const auto j = torch_commands().eval_mauve(*q);
+    print_report(j, *json,
+                 "MAUVE " + number_text(j["mauve"].get<double>(), 4) + "  (MAUVE* " +
+                     number_text(j["mauve_star"].get<double>(), 4) + ", " + std::to_string(j["buckets"].get<long long>()) +
+                     " clusters in " + std::to_string(j["pca_dims"].get<long long>()) + " PCA dimensions, " +
+                     std::to_string(j["samples"].get<long long>()) + " samples, " +
+                     std::to_string(j["references"].get<long long>()) + " references)");
+  });
+}
+
 void add_all(CLI::App* group) {
   auto* cmd = group->add_subcommand("all", "Samples, ELBO perplexity, BLEU, self-BLEU, gen-perplexity and entropy "
                                            "in one report (eval.json and eval.md in the run dir)");
@@ -142,6 +170,7 @@ void add_eval_commands(CLI::App& app) {
   add_ppl(group);
   add_bleu(group);
   add_gen_ppl(group);
+  add_mauve(group);
   add_all(group);
 }
 

@@ -20,7 +20,7 @@ namespace unmask::cli {
 
 // Bumped whenever a request struct or this table changes: a module from
 // another build is refused instead of misread.
-inline constexpr std::uint32_t kTorchCommandsAbi = 5;
+inline constexpr std::uint32_t kTorchCommandsAbi = 6;
 
 struct TorchCommands {
   std::uint32_t abi;
@@ -32,6 +32,7 @@ struct TorchCommands {
   std::string (*eval_markdown)(const nlohmann::ordered_json&);
   nlohmann::ordered_json (*import_hf)(const ImportHfRequest&);
   nlohmann::ordered_json (*export_hf)(const ExportHfRequest&);
+  nlohmann::ordered_json (*eval_mauve)(const EvalMauveRequest&);
 };
 
 // The module's table, loading it on the first call: UNMASK_TORCH_MODULE if

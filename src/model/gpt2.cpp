@@ -134,6 +134,10 @@ Gpt2Backbone::Gpt2Backbone(BackboneOptions options)
 }
 
 at::Tensor Gpt2Backbone::forward(const at::Tensor& x, const at::Tensor& /*cond*/, const at::Tensor& pad_mask) {
+  return torch::linear(hidden_states(x, pad_mask), impl_->transformer->wte->weight);  // (B, L, V): lm_head tied to wte
+}
+
+at::Tensor Gpt2Backbone::hidden_states(const at::Tensor& x, const at::Tensor& pad_mask) {
   const ModelConfig& m = options_.model;
   const auto L = x.size(1);
   if (L > m.max_length)
@@ -143,7 +147,7 @@ at::Tensor Gpt2Backbone::forward(const at::Tensor& x, const at::Tensor& /*cond*/
   at::Tensor h = t->wte->forward(x) + t->wpe->forward(positions).unsqueeze(0);  // (B, L, H)
   h = torch::dropout(h, m.dropout, is_training());  // embd_pdrop
   for (const auto& block : *t->h) h = block->as<BlockImpl>()->forward(h, pad_mask, m.dropout);
-  return torch::linear(t->ln_f->forward(h), t->wte->weight);  // (B, L, V): lm_head tied to wte
+  return t->ln_f->forward(h);  // (B, L, H)
 }
 
 at::Tensor Gpt2Backbone::forward_cached(const at::Tensor& x, const at::Tensor& /*cond*/, KvCache& cache, bool store,

@@ -240,6 +240,33 @@ TEST(EvalAll, WritesTheJsonReportAndTheMarkdownTable) {
   for (const char* row : {"ELBO perplexity (upper bound)", "BLEU-4", "self-BLEU-4", "gen-perplexity", "unigram entropy"})
     EXPECT_NE(md.find(row), std::string::npos) << row;
   EXPECT_TRUE(fs::exists(dir / "report" / "eval-samples.jsonl"));
+  // MAUVE needs a GPT-2 scorer: with this dit one the row says why it is empty.
+  ASSERT_TRUE(j.contains("mauve"));
+  EXPECT_NE(j["mauve"]["skipped"].get<std::string>().find("MAUVE features come from a GPT-2"), std::string::npos);
+  EXPECT_NE(md.find("| MAUVE | — |"), std::string::npos) << md;
+}
+
+// With an imported GPT-2 as the scorer, eval all reports MAUVE of the samples
+// against the references, the same as eval mauve on the written files.
+TEST(EvalAll, ReportsMauveWithAGpt2Scorer) {
+  TempDir dir;
+  auto r = run_unmask({"import", "hf", "--from", (hf_fixtures() / "gpt2").string(), "--out", (dir / "gpt2").string()});
+  ASSERT_EQ(r.code, 0) << r.err;
+  // The GPT-2 has its own tokenizer: the samples of the mdlm run are scored by their text.
+  write_text(dir / "refs.txt", "the quick brown fox\nyou will be lucky\na stitch in time\nmany hands make light work\n"
+                               "never put off till tomorrow\nall that glitters is not gold\n");
+  r = run_unmask({"--log-level", "warn", "eval", "all", "--checkpoint", run("mdlm").string(), "--scorer",
+                  (dir / "gpt2").string(), "--refs", (dir / "refs.txt").string(), "--out", (dir / "report").string(),
+                  "--draws", "1", "--json"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  const Json j = Json::parse(r.out);
+  ASSERT_TRUE(j["mauve"].contains("mauve")) << j["mauve"].dump();
+  EXPECT_GE(j["mauve"]["mauve"].get<double>(), 0.0);
+  EXPECT_LE(j["mauve"]["mauve"].get<double>(), 1.0);
+  const auto m = run_unmask({"eval", "mauve", "--samples", (dir / "report" / "eval-samples.jsonl").string(), "--refs",
+                             (dir / "refs.txt").string(), "--scorer", (dir / "gpt2").string(), "--json"});
+  ASSERT_EQ(m.code, 0) << m.err;
+  EXPECT_DOUBLE_EQ(Json::parse(m.out)["mauve"].get<double>(), j["mauve"]["mauve"].get<double>());
 }
 
 }  // namespace

@@ -36,6 +36,19 @@ struct EvalGenPplRequest {
 };
 nlohmann::ordered_json run_eval_gen_ppl(const EvalGenPplRequest& request);
 
+struct EvalMauveRequest {
+  std::string samples;           // generated texts: `unmask sample --out` JSONL, or plain text (one per line)
+  std::string refs;              // reference texts, in the same formats
+  std::string scorer;            // a GPT-2 imported with `unmask import hf` (gpt2-large, as mauve-text uses)
+  std::string device = "auto";
+  std::int64_t max_text_length = 1024;  // tokens per text (mauve-text's max_text_length)
+  std::int64_t batch_size = 16;
+  std::int64_t buckets = 0;      // k-means clusters; 0: max(2, round(min(n_p, n_q) / 10))
+  std::int64_t seed = 25;        // k-means starts
+};
+// MAUVE of the samples against the references (eval/mauve.h).
+nlohmann::ordered_json run_eval_mauve(const EvalMauveRequest& request);
+
 struct EvalAllRequest {
   std::string checkpoint;
   std::string data;              // "" = data.path of the checkpoint's config
@@ -45,8 +58,9 @@ struct EvalAllRequest {
   std::string device = "auto";
   EvalPplRequest ppl;            // split, draws, stride, ... for the perplexity part
 };
-// Samples with the configured sampler, then ppl, BLEU, self-BLEU, gen-ppl and
-// entropy; writes eval.json, eval.md and eval-samples.jsonl into `out`.
+// Samples with the configured sampler, then ppl, BLEU, self-BLEU, gen-ppl,
+// entropy and (with a GPT-2 scorer) MAUVE against the references; writes
+// eval.json, eval.md and eval-samples.jsonl into `out`.
 nlohmann::ordered_json run_eval_all(const EvalAllRequest& request);
 
 // The Markdown table of an `eval all` report.

@@ -18,6 +18,9 @@ class Gpt2Backbone : public BackboneImpl {
   // x: (B, L); cond is ignored; pad_mask (B, L) true at real tokens or
   // undefined. Returns (B, L, V).
   at::Tensor forward(const at::Tensor& x, const at::Tensor& cond, const at::Tensor& pad_mask) override;
+  // The final hidden states (after ln_f), (B, L, H): HF's hidden_states[-1],
+  // the features MAUVE clusters (eval/mauve.h).
+  at::Tensor hidden_states(const at::Tensor& x, const at::Tensor& pad_mask);
   at::Tensor forward_cached(const at::Tensor& x, const at::Tensor& cond, KvCache& cache, bool store,
                             bool causal_within) override;
   bool has_kv_cache() const override { return true; }

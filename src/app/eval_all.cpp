@@ -167,7 +167,9 @@ Json run_eval_all(const EvalAllRequest& q) {
       const MauveOptions mo;
       std::vector<std::string> texts;  // the samples' own text, as eval-samples.jsonl holds it
       for (const auto& row : sampled.rows) texts.push_back(row.text);
-      const at::Tensor p = mauve_features(scorer_model, texts, 1024, 16), r = mauve_features(scorer_model, refs, 1024, 16);
+      const EvalMauveRequest d;  // eval mauve's defaults: text length and batch
+      const at::Tensor p = mauve_features(scorer_model, texts, d.max_text_length, d.batch_size);
+      const at::Tensor r = mauve_features(scorer_model, refs, d.max_text_length, d.batch_size);
       report["mauve"] = mauve_report(compute_mauve(p, r, mo), p.size(0), r.size(0));
       report["mauve"]["reference_texts"] = refs_from;
     } catch (const Error& e) {

@@ -64,7 +64,8 @@ std::vector<std::string> prompt_texts(const SampleCliRequest& q) {
 
 // The first sample's canvas as text, still-masked positions shown as "_".
 std::string canvas_text(const Tokenizer& tok, const at::Tensor& x) {
-  const at::Tensor row = x[0].cpu();
+  const at::Tensor row = x[0].cpu().contiguous();  // (L)
+  const std::int64_t* ids = row.data_ptr<std::int64_t>();
   std::string line;
   std::vector<int> run;
   auto flush = [&] {
@@ -72,7 +73,7 @@ std::string canvas_text(const Tokenizer& tok, const at::Tensor& x) {
     run.clear();
   };
   for (std::int64_t i = 1; i < row.numel(); ++i) {
-    const int id = static_cast<int>(row[i].item<std::int64_t>());
+    const int id = static_cast<int>(ids[i]);
     if (id == tok.special().mask) {
       flush();
       line += "_";

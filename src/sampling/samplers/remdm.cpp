@@ -90,20 +90,22 @@ void remdm_steps(Denoiser& d, at::Tensor& x, std::int64_t steps) {
     const Positions at(revealed, d.dense);
     const at::Tensor drawn = d.picker.draw(at.rows(lp), at.rows(u_token));                     // (R)
     at::Tensor next = at.put(drawn, xn).masked_fill(remasked, mask);                            // (N, L)
+    if (!conf) return std::vector<at::Tensor>{next};
     // ψ: the model's probability of each token revealed now (conf's scores).
     const at::Tensor p = at.rows(lp).gather(-1, drawn.unsqueeze(-1)).squeeze(-1).to(torch::kFloat64).exp();
-    const at::Tensor next_psi = at.put(p, psi);
-    return std::vector<at::Tensor>{next, next_psi};
+    return std::vector<at::Tensor>{next, at.put(p, psi)};
   };
-  StepRunner step(d, [&](const std::vector<at::Tensor>& in) {  // canvas, ψ, index → canvas, ψ
-    return update(in[0], in[1], d.log_probs(in[0], time_of.index_select(0, in[2])), in[2]);
+  // State: the canvas, and for conf ψ (N, L) float64; the step's index last.
+  StepRunner step(d, [&](const std::vector<at::Tensor>& in) {
+    const at::Tensor& n = in.back();
+    return update(in[0], conf ? in[1] : at::Tensor(), d.log_probs(in[0], time_of.index_select(0, n)), n);
   });
-  at::Tensor psi = torch::zeros(x.sizes(), x.options().dtype(torch::kFloat64));  // (N, L)
+  std::vector<at::Tensor> state = {x};
+  if (conf) state.push_back(torch::zeros(x.sizes(), x.options().dtype(torch::kFloat64)));
   for (std::int64_t n = 0; n < steps; ++n) {
     if (times[n + 1] >= times[n]) continue;  // more steps than the discrete grid has
-    const std::vector<at::Tensor> out = step({x, psi}, n);
-    x = out[0];
-    psi = out[1];
+    state = step(state, n);
+    x = state[0];
     d.notify(x);
   }
   const at::Tensor masked = x == mask;

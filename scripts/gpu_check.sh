@@ -316,6 +316,7 @@ elif ((!BUILD_ONLY)); then
   step "matmul peak" step_peak
   step "training throughput" step_throughput
   step "sampling speed" step_sampling_speed
+  step "fast decoding" step_fast_decoding
   step "sampling batch scaling" step_sampling_batch
 fi
 write_report "$(($(date +%s) - T0))"

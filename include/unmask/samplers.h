@@ -27,6 +27,7 @@ enum SamplerSupport : std::uint32_t {
   kSlidesWindow = 1u << 5,    // generates text longer than the model's context
   kSkipsCalls = 1u << 6,      // may reuse a prediction instead of a network call (nfe_saved)
   kParallelUnmask = 1u << 7,  // --unmask threshold|factor: reveals every position confident enough (Fast-dLLM)
+  kBlockCache = 1u << 8,      // --cache prefix|dual: Fast-dLLM's approximate caches for its blocks (bert, dit)
 };
 
 struct SamplerSpec {

@@ -72,6 +72,34 @@ step_sampling_speed() {
   done
 }
 
+# Fast-dLLM on the device: semi_ar blocks of 32 with --cache none/prefix/dual,
+# --steps L/4 (8 per block) and --unmask threshold 0.9; refreshed at every
+# call (--cache-refresh 1) the dual cache must give the uncached tokens.
+step_fast_decoding() {
+  local L=${LENGTHS[1]} cache mode out sps nfe n verdict
+  local common=(--checkpoint "$WORK/big-$L" --num "$SAMPLE_NUM" --length "$L" --sampler semi_ar --inner confidence
+                --block-size 32 --seed 1 --device "$DEV")
+  for mode in schedule threshold; do
+    for cache in none prefix dual; do
+      out="$WORK/fast-$mode-$cache.jsonl"
+      if [[ $mode == schedule ]]; then
+        um sample "${common[@]}" --steps $((L / 4)) --cache "$cache" --out "$out"
+      else
+        um sample "${common[@]}" --unmask threshold --threshold 0.9 --cache "$cache" --out "$out"
+      fi
+      read -r sps nfe n <<<"$("${HELP[@]}" seconds-per-sample "$out")"
+      measure "fast decoding s/sample, blocks of 32, $mode, --cache $cache, L = $L" "$sps" \
+        "$n samples, $nfe network calls, $DEV; the big DiT of the L = $L run; first-call warm-up included"
+    done
+  done
+  um sample "${common[@]}" --steps $((L / 4)) --cache dual --cache-refresh 1 --out "$WORK/fast-refresh.jsonl"
+  if verdict=$("${HELP[@]}" same-ids "$WORK/fast-schedule-none.jsonl" "$WORK/fast-refresh.jsonl"); then
+    record "semi_ar --cache dual --cache-refresh 1 gives the uncached tokens ($DEV)" PASS "$verdict"
+  else
+    record "semi_ar --cache dual --cache-refresh 1 gives the uncached tokens ($DEV)" FAIL "$verdict"
+  fi
+}
+
 # The batched sampling step: s/sample of the tiny DiT as the batch grows
 # (one launch sequence per step whatever N is, so s/sample should fall with N).
 # On CUDA also with --cuda-graph (the whole step replayed) at the smallest and

@@ -45,6 +45,8 @@ SampleOverrides overrides_of(const SampleCliRequest& q, const std::vector<std::s
   if (q.mask_bos) o.mask_bos = true;
   o.block_size = q.block_size;
   o.kv_cache = !q.no_kv_cache;
+  o.cache = q.cache;
+  o.cache_refresh = q.cache_refresh;
   return o;
 }
 

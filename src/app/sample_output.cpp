@@ -11,6 +11,7 @@ std::string sample_jsonl(const SampleOutput& o) {
   for (const auto& row : o.rows) {
     nlohmann::json line = {{"text", row.text}, {"ids", row.ids}, {"seed", row.seed}, {"sampler", o.sampler},
                            {"steps", o.steps}, {"nfe", o.network_calls}, {"nfe_saved", o.calls_saved},
+                           {"positions_computed", o.positions_computed},
                            {"seconds", o.seconds}, {"tokenizer", o.tokenizer}, {"reveal_step", row.reveal_step}};
     if (!row.prompt.empty()) line["prompt"] = row.prompt;
     if (!o.calls_per_block.empty()) line["nfe_per_block"] = o.calls_per_block;

@@ -30,6 +30,7 @@ SampleOutput SamplingSession::rows(const SampleRequest& r, const SampleResult& r
   o.network_calls = result.network_calls;
   o.calls_saved = result.calls_saved;
   o.calls_per_block = result.calls_per_block;
+  o.positions_computed = result.positions_computed;
   o.seconds = seconds;
   o.tokenizer = tok.fingerprint();
   o.ema = m_.ema;

@@ -50,6 +50,17 @@ void add_sample_command(CLI::App& app) {
   cmd->add_option("--t-on", r->t_on, "remdm loop: the remasking phase starts at t = t_on")->capture_default_str();
   cmd->add_option("--t-off", r->t_off, "remdm loop: and ends at t = t_off")->capture_default_str();
   cmd->add_option("--alpha-on", r->alpha_on, "remdm loop: α held during the remasking phase")->capture_default_str();
+  cmd->add_option("--cache", r->cache,
+                  "semi_ar over a bert/dit model: none | prefix | dual (Fast-dLLM). A block's first call is a full "
+                  "pass that keeps every position's keys/values; later calls recompute the block and what follows "
+                  "it (prefix) or the block only (dual). Approximate: attention runs both ways, so the kept "
+                  "keys/values miss the block's later reveals (docs/DECODING.md). bd3lm and ar keep their exact "
+                  "cache (--no-kv-cache)")
+      ->capture_default_str();
+  cmd->add_option("--cache-refresh", r->cache_refresh,
+                  "--cache prefix|dual: every N-th call in a block is a full pass again (0: only the block's first; "
+                  "1: every call, the uncached tokens)")
+      ->capture_default_str();
   cmd->add_option("--prompt", r->prompt,
                   "text every sample starts with (never changed); [MASK:n] marks n tokens to infill, e.g. "
                   "'The [MASK:5] sat on the mat.'");

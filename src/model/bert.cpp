@@ -285,7 +285,7 @@ at::Tensor BertBackbone::forward_cached(const at::Tensor& x, const at::Tensor& c
   const ModelConfig& m = options_.model;
   if (m.time_conditioning == "prefix")
     throw Error("model.time_conditioning=prefix inserts a token, which cached decoding does not allow");
-  const std::int64_t start = cache.length();
+  const std::int64_t start = cache.next_position();  // the tokens sit at start.. (a dual cache's block: mid-sequence)
   const at::Tensor positions = torch::arange(start, start + x.size(1), x.options().dtype(torch::kLong));
   at::Tensor h = impl_->bert->embeddings->forward(impl_->bert->embeddings->word_embeddings->forward(x), positions);
   at::Tensor time;

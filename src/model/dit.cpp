@@ -57,7 +57,8 @@ struct DitBlockImpl : nn::Module {
   // (L) int64 for the rotary embedding (undefined = 0..L−1) and attn_mask
   // (L, L) bool or undefined: block diffusion's x_t ⊕ x_0 layout.
   // With `cache` (layer `layer` of it): the keys and values of the cached
-  // positions 0..P−1 are attended too, x is at positions P.., and with
+  // positions (0..P−1, or the prefix and suffix of a dual cache) are
+  // attended too, x is at the cache's next positions, and with
   // `store` its (pre-rotary) keys and values are appended.
   at::Tensor forward(const at::Tensor& x, const at::Tensor& c, const at::Tensor& key_mask, bool causal,
                      const at::Tensor& positions = {}, const at::Tensor& attn_mask = {}, KvCache* cache = nullptr,
@@ -72,8 +73,8 @@ struct DitBlockImpl : nn::Module {
     at::Tensor k_raw = qkv[1], v = qkv[2];  // (B, nh, L, D)
     at::Tensor pos = positions;
     if (cache) {
+      pos = cache->positions(layer, L, x.options());  // (P + L): the cached keys' positions, then x's
       std::tie(k_raw, v) = cache->extend(layer, k_raw, v, store);  // (B, nh, P + L, D), keys before rotary
-      pos = torch::arange(k_raw.size(2), x.options().dtype(torch::kLong));  // cached 0..P−1, then x
     }
     const at::Tensor q = apply_rotary(qkv[0], pos.defined() ? pos.narrow(0, pos.size(0) - L, L) : pos);
     const at::Tensor k = apply_rotary(k_raw, pos);

@@ -152,7 +152,7 @@ at::Tensor Gpt2Backbone::hidden_states(const at::Tensor& x, const at::Tensor& pa
 
 at::Tensor Gpt2Backbone::forward_cached(const at::Tensor& x, const at::Tensor& /*cond*/, KvCache& cache, bool store,
                                         bool /*causal_within: always*/) {
-  const std::int64_t start = cache.length(), L = x.size(1);
+  const std::int64_t start = cache.next_position(), L = x.size(1);
   if (start + L > options_.model.max_length)
     throw Error("gpt2: position " + std::to_string(start + L) + " exceeds model.max_length = " +
                 std::to_string(options_.model.max_length));

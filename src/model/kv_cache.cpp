@@ -10,6 +10,9 @@ namespace unmask {
 void KvCache::reset(std::int64_t layers) {
   keys_.assign(static_cast<std::size_t>(layers), at::Tensor());
   values_.assign(static_cast<std::size_t>(layers), at::Tensor());
+  gap_ = false;
+  next_ = 0;
+  positions_ = at::Tensor();
 }
 
 std::pair<at::Tensor, at::Tensor> KvCache::view(std::int64_t layer) const {
@@ -19,6 +22,7 @@ std::pair<at::Tensor, at::Tensor> KvCache::view(std::int64_t layer) const {
 
 void KvCache::append(std::int64_t layer, const at::Tensor& keys, const at::Tensor& values) {
   if (layer < 0 || layer >= static_cast<std::int64_t>(keys_.size())) throw Error("KV cache: no layer " + std::to_string(layer));
+  if (gap_) throw Error("internal: a KV cache with a dropped span takes no stores");
   auto& k = keys_[static_cast<std::size_t>(layer)];
   auto& v = values_[static_cast<std::size_t>(layer)];
   k = k.defined() ? at::cat({k, keys}, 2) : keys.contiguous();
@@ -38,12 +42,41 @@ std::int64_t KvCache::length() const {
 }
 
 void KvCache::keep_last(std::int64_t n) {
+  if (gap_) throw Error("internal: a KV cache with a dropped span does not slide");
   for (std::size_t l = 0; l < keys_.size(); ++l) {
     if (!keys_[l].defined() || keys_[l].size(2) <= n) continue;
     const std::int64_t drop = keys_[l].size(2) - n;
     keys_[l] = keys_[l].narrow(2, drop, n).contiguous();
     values_[l] = values_[l].narrow(2, drop, n).contiguous();
   }
+}
+
+void KvCache::drop(std::int64_t begin, std::int64_t end) {
+  const std::int64_t P = length();
+  if (gap_ || begin < 0 || begin > end || end > P)
+    throw Error("internal: KV cache drop [" + std::to_string(begin) + ", " + std::to_string(end) + ") of " +
+                std::to_string(P) + " positions");
+  for (std::size_t l = 0; l < keys_.size(); ++l) {
+    if (!keys_[l].defined()) continue;
+    auto keep = [&](const at::Tensor& t) {  // (N, heads, P, D) → (N, heads, P − (end − begin), D)
+      return at::cat({t.narrow(2, 0, begin), t.narrow(2, end, P - end)}, 2);
+    };
+    keys_[l] = keep(keys_[l]);
+    values_[l] = keep(values_[l]);
+  }
+  if (end < P) {  // a span from the middle: the positions are no longer 0..P′−1
+    gap_ = true;
+    next_ = begin;
+    positions_ = at::cat({at::arange(begin, at::kLong), at::arange(end, P, at::kLong)});
+  }
+}
+
+at::Tensor KvCache::positions(std::int64_t layer, std::int64_t n, const at::TensorOptions& options) const {
+  const at::Tensor& k = view(layer).first;  // earlier layers of this call may have stored already
+  const std::int64_t start = gap_ ? next_ : (k.defined() ? k.size(2) : 0);
+  const at::Tensor own = at::arange(start, start + n, options.dtype(at::kLong));
+  if (!gap_) return at::cat({at::arange(start, options.dtype(at::kLong)), own});  // 0..start−1, then the call's
+  return at::cat({positions_.to(options.device()), own});
 }
 
 }  // namespace unmask

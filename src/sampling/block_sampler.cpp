@@ -40,11 +40,13 @@ void block_diffusion(BackboneImpl& model, Denoiser& d, at::Tensor& x, std::int64
       at::Tensor logits;
       if (cached) {
         logits = model.forward_cached(xt, cond, cache, /*store=*/false, /*causal_within=*/false);
+        d.out.positions_computed += xt.size(1);
       } else {
         at::Tensor window = x.narrow(1, w0, end - w0).clone();  // clean blocks, then this one
         window.narrow(1, begin - w0, block_size).copy_(xt);
         logits = model.forward_blocks(window, window, cond, at::Tensor(), block_size, at::Tensor())
                      .narrow(1, begin - w0, block_size);
+        d.out.positions_computed += 2 * window.size(1);  // x_t ⊕ x_0
       }
       return log_probs_without_mask(logits, mask);
     };
@@ -60,6 +62,7 @@ void block_diffusion(BackboneImpl& model, Denoiser& d, at::Tensor& x, std::int64
       model.forward_cached(block, d.objective.time_condition(clean_time).to(x.device()), cache, /*store=*/true,
                            /*causal_within=*/false);
       ++d.out.network_calls;
+      d.out.positions_computed += block_size;
       cache.keep_last(context - block_size);
     }
     d.out.calls_per_block.push_back(d.out.network_calls - calls);

@@ -79,6 +79,8 @@ SampleRequest sample_request(const RunConfig& config, const Tokenizer& tokenizer
   r.stop_at_eos = config.data.mode == "pad";
   r.T = config.diffusion.T;  // discrete-time models step on their grid k/T
   if (o.kv_cache) r.kv_cache = *o.kv_cache;
+  if (o.cache) r.cache = *o.cache;
+  if (o.cache_refresh) r.cache_refresh = *o.cache_refresh;
   return r;
 }
 

@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <chrono>
 
+#include "block_cache.h"
 #include "block_sampler.h"
 #include "cuda_graph.h"
 #include "strategies.h"
@@ -60,7 +61,10 @@ void autoregressive(BackboneImpl& model, const SpecialTokens& special, const Sam
   const bool cached = r.kv_cache && model.has_kv_cache();
   KvCache cache;
   cache.reset(model.options().model.layers);
-  if (cached && first > 1) model.forward_cached(x.narrow(1, 0, first - 1), at::Tensor(), cache, true, true);
+  if (cached && first > 1) {
+    model.forward_cached(x.narrow(1, 0, first - 1), at::Tensor(), cache, true, true);
+    out.positions_computed += first - 1;
+  }
   for (std::int64_t pos = first; pos < r.length; ++pos) {
     const auto start = std::chrono::steady_clock::now();
     at::Tensor logits;
@@ -73,6 +77,7 @@ void autoregressive(BackboneImpl& model, const SpecialTokens& special, const Sam
     }
     out.network_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     ++out.network_calls;
+    out.positions_computed += cached ? 1 : pos;
     const at::Tensor drawn = picker.draw(logits, rng.uniform(draw_site(0, pos, 0), 1).squeeze(1));  // (N)
     x.select(1, pos).copy_(torch::where(fixed.select(1, pos), x.select(1, pos), drawn));
     if (r.on_step) r.on_step(x.narrow(1, 0, pos + 1));
@@ -124,6 +129,18 @@ void validate(const SampleRequest& r, bool causal, bool blocks) {
     throw Error("unknown --remdm '" + r.remdm + "' (valid: cap, rescale, conf, loop)");
   if (!(r.t_off >= 0 && r.t_off < r.t_on && r.t_on <= 1 && r.alpha_on > 0 && r.alpha_on < 1))
     throw Error("remdm loop needs 0 <= t_off < t_on <= 1 and 0 < alpha_on < 1");
+  if (r.cache != "none" && r.cache != "prefix" && r.cache != "dual")
+    throw Error("unknown --cache '" + r.cache + "' (valid: none, prefix, dual)");
+  if (r.cache != "none") {
+    if (!spec.has(kBlockCache))
+      throw Error("--cache " + r.cache + " keeps the keys/values outside a block: use --sampler " +
+                  sampler_list(kBlockCache, " or ") + " (got --sampler " + spec.name + ")");
+    if (causal) throw Error("--cache " + r.cache + " is for bidirectional models: an ar checkpoint keeps its exact KV cache");
+    if (blocks)
+      throw Error("--cache " + r.cache + " is for bidirectional models: a bd3lm checkpoint keeps its exact block cache");
+    if (r.cuda_graph) throw Error("--cuda-graph does not apply with --cache " + r.cache + ": its calls change shape");
+  }
+  if (r.cache_refresh < 0) throw Error("--cache-refresh must be 0 (block start only) or more, got " + std::to_string(r.cache_refresh));
   if (r.semi_ar_style != "llada" && r.semi_ar_style != "mdlm")
     throw Error("unknown semi_ar style '" + r.semi_ar_style + "' (valid: llada, mdlm)");
   if (r.mask_bos && causal) throw Error("an ar checkpoint decodes after BOS: --mask-bos applies to diffusion models");
@@ -203,7 +220,8 @@ SampleResult run_sampler(BackboneImpl& model, const Objective& objective, const 
   const NoiseSchedule& schedule = objective.schedule() ? *objective.schedule() : *linear;
 
   // The network: (N, L) canvas and (N) times → (N, L, V) log p(x0 | x_t).
-  auto forward = [&model, &special](const at::Tensor& xt, const at::Tensor& cond) {
+  auto forward = [&model, &special, &out](const at::Tensor& xt, const at::Tensor& cond) {
+    out.positions_computed += xt.size(1);
     return log_probs_without_mask(model.forward(xt, cond, at::Tensor()), special.mask);
   };
   // --cuda-graph: a strategy whose step is one fixed sequence of device
@@ -225,6 +243,12 @@ SampleResult run_sampler(BackboneImpl& model, const Objective& objective, const 
   d.notify = [&](const at::Tensor& canvas_now) {
     if (r.on_step) r.on_step(canvas_now);
   };
+  std::unique_ptr<sampling::BlockCache> block_cache;
+  if (r.cache != "none") {
+    if (!model.has_kv_cache()) throw Error("--cache " + r.cache + ": this backbone has no key/value cache");
+    block_cache = std::make_unique<sampling::BlockCache>(model, objective, special.mask, r, out);
+    d.block_cache = block_cache.get();
+  }
 
   if (objective.block_size() > 0) {
     const std::int64_t context = r.context > 0 ? std::min(r.context, r.length) : r.length;

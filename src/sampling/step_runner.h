@@ -29,7 +29,8 @@ class StepRunner {
   Denoiser& d_;
   CudaGraphed::Fn step_;
   std::unique_ptr<CudaGraphed> graph_;
-  std::int64_t calls_per_step_ = 0;  // network calls in one step, counted while recording
+  std::int64_t calls_per_step_ = 0;      // network calls in one step, counted while recording
+  std::int64_t positions_per_step_ = 0;  // and the positions they ran
 };
 
 // (S) float64 on the device of `like`: a per-step host value as a table.

@@ -21,6 +21,8 @@
 
 namespace unmask::sampling {
 
+class BlockCache;  // block_cache.h
+
 // What every strategy needs: the denoiser, the schedule, the picker and the
 // per-sample counter-based streams; `network` counts calls into the result.
 // A step is a fixed sequence of tensor operations on the model's device,
@@ -42,6 +44,7 @@ struct Denoiser {
   bool graph_steps = false;      // replay whole steps from a CUDA graph (step_runner.h)
   bool time_independent = false; // the network ignores t (model.time_conditioning=none): `cached` may reuse calls
   std::int64_t context = 0;      // positions the model sees at once (semi_ar's window)
+  BlockCache* block_cache = nullptr;  // --cache prefix|dual: semi_ar's blocks call the network through it
   // (N, L) canvas, (N) times in [0, 1] (one for all: (1)) → (N, L, V) float32 log p_θ(x0 | x_t), [MASK] excluded.
   std::function<at::Tensor(const at::Tensor&, const at::Tensor&)> network = nullptr;
   // Called with the canvas after every step.

@@ -41,6 +41,8 @@ struct SampleCliRequest {
   bool mask_bos = false;               // true: BOS starts masked (else sample.mask_bos)
   bool cuda_graph = false;             // capture the denoiser call in a CUDA graph (CUDA only)
   bool no_kv_cache = false;            // bd3lm/ar: recompute the prefix every call
+  std::string cache = "none";          // semi_ar over bert/dit: none | prefix | dual (Fast-dLLM, approximate)
+  std::int64_t cache_refresh = 0;      // --cache prefix|dual: calls between full passes in a block (0: block start)
   std::string draw = "exact";          // exact | gumbel64 | gumbel32 (token_picker.h)
   // Called after every step with the first sample's canvas as text, still
   // masked positions shown as "_" (--show-steps).
@@ -63,6 +65,7 @@ struct SampleOutput {
   std::int64_t calls_saved = 0;
   double seconds = 0;
   std::vector<std::int64_t> calls_per_block;  // semi_ar and bd3lm: network calls of each block
+  std::int64_t positions_computed = 0;        // canvas positions run through the network (per row, all calls)
   std::string tokenizer;                  // fingerprint of the model's tokenizer
   bool ema = false;
 };

@@ -41,7 +41,7 @@ class BackboneImpl : public torch::nn::Module {
   // (flat indices into B·L) when defined. Default: Error (unsupported).
   virtual at::Tensor forward_blocks(const at::Tensor& x_t, const at::Tensor& x0, const at::Tensor& cond,
                                     const at::Tensor& pad_mask, std::int64_t block_size, const at::Tensor& rows);
-  // Cached decoding (model/kv_cache.h): x (B, n) at positions cache.length()
+  // Cached decoding (model/kv_cache.h): x (B, n) at positions cache.next_position()
   // + 0..n−1, attending to every cached position and among themselves (all of
   // them: a block of BD3-LM; causal_within: earlier ones only, AR). Returns
   // (B, n, V); with `store`, their keys and values join the cache. Default:

@@ -6,6 +6,9 @@
 // the backbone applies at those positions on every call, so dropping the
 // oldest entries (the sliding window past the model's context) re-bases the
 // rest to 0, as BD3-LM's cache does (bd3lms models/dit.py get_qkv).
+// Fast-dLLM's dual cache (semi_ar blocks of a bidirectional model) drops a
+// span from the middle instead: the cached positions are then 0..b−1 and
+// e..P−1, and the next call's tokens sit at b.. (positions(), next_position()).
 #pragma once
 
 #include <ATen/core/Tensor.h>
@@ -34,10 +37,23 @@ class KvCache {
   std::int64_t length() const;
   // Drops all but the last `n` positions of every layer (the sliding window).
   void keep_last(std::int64_t n);
+  // Drops positions [begin, end) of every layer; the next call's tokens then
+  // sit at begin.. (end = length(): Fast-dLLM's prefix cache; end < length():
+  // its dual cache, which keeps the suffix at its own positions and takes no
+  // stores afterwards).
+  void drop(std::int64_t begin, std::int64_t end);
+  // The position of the next call's first token: length(), or `begin` after drop().
+  std::int64_t next_position() const { return gap_ ? next_ : length(); }
+  // (P + n) int64 with `options`: the positions of layer l's cached keys,
+  // then those of a call's n tokens (the rotary embedding's positions).
+  at::Tensor positions(std::int64_t layer, std::int64_t n, const at::TensorOptions& options) const;
   bool empty() const { return length() == 0; }
 
  private:
   std::vector<at::Tensor> keys_, values_;
+  bool gap_ = false;       // a dual-cache drop: positions_ holds the cached positions
+  std::int64_t next_ = 0;  // with gap_: the next call's first position
+  at::Tensor positions_;   // with gap_: (P) int64 cached positions (CPU)
 };
 
 }  // namespace unmask

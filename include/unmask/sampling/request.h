@@ -18,9 +18,9 @@ namespace unmask {
 // Unset fields take the run config's `sample` section (or the defaults of
 // SampleRequest where the config has no key).
 struct SampleOverrides {
-  std::optional<std::string> sampler, inner, filter, semi_ar_style, confidence, k_schedule, draw, unmask, remdm;
+  std::optional<std::string> sampler, inner, filter, semi_ar_style, confidence, k_schedule, draw, unmask, remdm, cache;
   std::optional<double> threshold, factor, eta, t_on, t_off, alpha_on;
-  std::optional<std::int64_t> num, length, steps, top_k, block_size;
+  std::optional<std::int64_t> num, length, steps, top_k, block_size, cache_refresh;
   std::optional<double> temperature, top_p;
   std::optional<std::uint64_t> seed;  // else the run's seed
   std::optional<bool> mask_bos, remask, kv_cache;

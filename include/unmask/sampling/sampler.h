@@ -60,6 +60,10 @@ struct SampleRequest {
   bool cuda_graph = false;            // capture the denoiser call in a CUDA graph (CUDA only)
   bool kv_cache = true;               // bd3lm blocks and ar tokens attend to cached keys/values (when the
                                       // backbone has a cache); false recomputes the prefix every call
+  std::string cache = "none";         // semi_ar over bert/dit: none | prefix | dual (Fast-dLLM's approximate caches:
+                                      // keys/values of the positions outside the block from the block's first call)
+  std::int64_t cache_refresh = 0;     // --cache prefix|dual: calls between full passes inside a block (0: the
+                                      // block's first call only; 1: every call, which equals --cache none)
   bool autocast_bf16 = false;         // bf16 autocast for the network (CUDA)
   // Called with the canvas (N, length so far) after every step (--show-steps, tests).
   std::function<void(const at::Tensor&)> on_step;
@@ -73,6 +77,7 @@ struct SampleResult {
   std::vector<std::uint64_t> seeds;    // per-sample stream seeds
   std::vector<std::vector<double>> times;  // first_hitting: the reveal times of each sample
   std::vector<std::int64_t> calls_per_block;  // semi_ar and bd3lm: network calls of each block, in order
+  std::int64_t positions_computed = 0; // canvas positions run through the network, summed over calls (per row)
   at::Tensor reveal_step;              // (num, length) int64: the step that gave each position its final
                                        // token; 0 = fixed from the start (BOS, prompt, template);
                                        // steps + 1 = filled by the final greedy denoise

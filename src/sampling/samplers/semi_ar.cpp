@@ -5,13 +5,15 @@
 // of `block_size` share the steps. mdlm (MDLM diffusion.py
 // sample_subs_guidance): the first window is denoised jointly, then each
 // block of `block_size` (MDLM's stride_length) in a window that slides by it,
-// each with all the steps.
+// each with all the steps. With --cache prefix|dual the model's calls inside
+// a block go through Fast-dLLM's approximate caches (block_cache.h).
 #include <torch/torch.h>
 
 #include <algorithm>
 #include <utility>
 #include <vector>
 
+#include "../block_cache.h"
 #include "../strategies.h"
 
 namespace unmask::sampling {
@@ -31,7 +33,8 @@ class SemiAr final : public Strategy {
     for (; pos < length; pos += r.block_size) spans.emplace_back(pos, std::min(pos + r.block_size, length));
     const auto blocks = static_cast<std::int64_t>(spans.size());
     const std::int64_t steps = mdlm_style ? steps_asked : std::max<std::int64_t>(1, steps_asked / blocks);
-    const auto notify = d.notify;  // the caller's, called with the whole canvas
+    const auto notify = d.notify;    // the caller's, called with the whole canvas
+    const auto network = d.network;  // with --cache prefix|dual, replaced by the block's cache
     for (std::size_t b = 0; b < spans.size(); ++b) {
       const auto [begin, end] = spans[b];
       d.phase = static_cast<std::int64_t>(b) + 1;  // each block draws from its own sites
@@ -43,12 +46,17 @@ class SemiAr final : public Strategy {
         x.narrow(1, w0, context).copy_(w);
         if (notify) notify(x);
       };
+      if (d.block_cache) {
+        d.block_cache->begin_block(begin - w0, end - w0);
+        d.network = [&d](const at::Tensor& xt, const at::Tensor& t) { return (*d.block_cache)(xt, t); };
+      }
       const std::int64_t calls = d.out.network_calls;
       inner.denoise(d, window, active, steps);
       d.out.calls_per_block.push_back(d.out.network_calls - calls);
       x.narrow(1, w0, context).copy_(window);
     }
     d.notify = notify;
+    d.network = network;
   }
 };
 

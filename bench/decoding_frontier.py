@@ -36,7 +36,7 @@ MODELS = {
     "ar-gpt2": ({"diffusion.objective": "ar", "model.backbone": "gpt2"}, 600, "study"),
     "mdlm": ({"diffusion.objective": "mdlm"}, 600, "study"),
     "bd3lm-4": ({"diffusion.objective": "bd3lm", "diffusion.block_size": 4, "diffusion.clip_search": "true",
-                 "train.eval_every": 200, "train.val_batches": 4}, 600, "study"),
+                 "train.eval_every": 200, "train.val_batches": 4}, 300, "study"),
     "confident": ({"diffusion.objective": "mdlm", "train.eval_every": 1000, "train.val_batches": 1}, 400, "confident"),
     "mdlm-long": ({"diffusion.objective": "mdlm", "model.max_length": 1032, "data.mode": "pack", "data.length": 1024,
                    "train.batch_size": 2, "train.eval_every": 1000, "train.val_batches": 1, "train.warmup_steps": 10},

@@ -73,27 +73,43 @@ exec 3>&2  # PASS/FAIL lines reach the console from inside logged steps
 cell() { printf '%s' "$*" | tr '|\t\n' '/  '; }  # one Markdown table cell
 record() { printf '%s\t%s\t%s\n' "$(cell "$1")" "$2" "$(cell "$3")" >>"$CHECKS"; echo "$2 $1: $3" >&3; }
 measure() { printf '%s\t%s\t%s\n' "$(cell "$1")" "$(cell "$2")" "$(cell "$3")" >>"$MEASURES"; echo "MEASURED $1: $2 ($3)" >&3; }
-# Runs a step function with errexit in a subshell; an unexpected failure is a FAIL row.
+# Runs a step function with errexit in a subshell, stopped after its own time
+# limit (seconds; the dry run gives every step $LIMIT); an unexpected failure
+# or the limit is a FAIL row. The report is rewritten after every step, so a
+# check stopped from outside still returns what ran.
 step() {
-  local name="$1" fn="$2" log="$WORK/logs/$2.log" t0 rc
+  local name="$1" fn="$2" limit="${3:-$LIMIT}" log="$WORK/logs/$2.log" t0 rc pid watchdog
+  ((DRY)) && limit=$LIMIT
   t0=$(date +%s)
-  echo "[gpu_check] $name" >&3
+  echo "[gpu_check] $name (limit ${limit} s)" >&3
   set +e
-  ( set -e; "$fn" ) >"$log" 2>&1
+  ( set -e; "$fn" ) >"$log" 2>&1 &
+  pid=$!
+  ( sleep "$limit" && echo "step time limit of ${limit} s passed" >>"$log" && pkill -TERM -P "$pid"; kill -TERM "$pid" ) \
+    >/dev/null 2>&1 &
+  watchdog=$!
+  wait "$pid"
   rc=$?
+  pkill -TERM -P "$watchdog" 2>/dev/null  # its sleep
+  kill "$watchdog" 2>/dev/null
+  wait "$watchdog" 2>/dev/null
   set -e
   printf '%s\t%s\n' "$name" "$(($(date +%s) - t0))" >>"$STEPS"
-  if ((rc != 0)); then
+  if ((rc != 0)) && grep -q '^step time limit of' "$log"; then
+    record "$name" FAIL "stopped at its time limit of ${limit} s"
+    tail -20 "$log" | sed 's/^/    /' >&3
+  elif ((rc != 0)); then
     record "$name" FAIL "a command failed (exit $rc): $(grep -v '^\s*$' "$log" | tail -1 | cut -c1-200)"
     tail -20 "$log" | sed 's/^/    /' >&3
   fi
+  write_report "$(($(date +%s) - T0))" quiet
   return 0
 }
 
 # ---- sizes: the real check, or tiny ones for --dry-run -------------------------
 JOBS="$(nproc)"
 if ((DRY)); then
-  DEV=cpu PREC=bf16 VOCAB=1000 LIMIT=180
+  DEV=cpu PREC=bf16 VOCAB=1000 LIMIT="${UNMASK_GPU_CHECK_DRY_LIMIT:-180}"  # per command and per step
   TINY=(model.hidden=64 model.layers=2 model.heads=4 model.cond_dim=32 train.batch_size=16)
   TINY_STEPS=60 RESUME_STEPS=10
   BIG=(model.hidden=64 model.layers=2 model.heads=4 model.cond_dim=32) BIG_NAME="tiny DiT (64 × 2)"
@@ -297,27 +313,28 @@ source "$ROOT/scripts/dev/gpu_check_measure.sh"
 
 # ---- run everything -------------------------------------------------------------
 T0=$(date +%s)
+# Step limits (seconds) on the GPU machine: 8 minutes in all, the build first.
 if ((DRY)); then
   step "existing build" step_dry_build
 else
-  step "build" step_build
+  step "build" step_build 330
 fi
 if grep -q $'\tFAIL\t' "$CHECKS"; then
   echo "[gpu_check] the build failed; the other steps need it" >&2
 elif ((!BUILD_ONLY)); then
-  step "tests labelled cuda" step_cuda_tests
-  step "data" step_data
-  step "train" step_train
-  step "resume" step_resume
-  step "data parallel" step_data_parallel
-  step "sample" step_sample
-  step "eval ppl" step_eval
-  step "block diffusion" step_block_diffusion
-  step "matmul peak" step_peak
-  step "training throughput" step_throughput
-  step "sampling speed" step_sampling_speed
-  step "fast decoding" step_fast_decoding
-  step "sampling batch scaling" step_sampling_batch
+  step "tests labelled cuda" step_cuda_tests 60
+  step "data" step_data 30
+  step "train" step_train 40
+  step "resume" step_resume 40
+  step "data parallel" step_data_parallel 40
+  step "sample" step_sample 40
+  step "eval ppl" step_eval 20
+  step "block diffusion" step_block_diffusion 40
+  step "matmul peak" step_peak 20
+  step "training throughput" step_throughput 90
+  step "sampling speed" step_sampling_speed 60
+  step "fast decoding" step_fast_decoding 60
+  step "sampling batch scaling" step_sampling_batch 40
 fi
 write_report "$(($(date +%s) - T0))"
 ! grep -q $'\tFAIL\t' "$CHECKS"

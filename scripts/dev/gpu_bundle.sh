@@ -7,6 +7,7 @@ set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 DIR="${1:-$ROOT/.gpu-debs}"
+mkdir -p "$DIR" && DIR="$(cd "$DIR" && pwd)"
 
 # Each group is unpacked into its own prefix on the GPU machine, so that the
 # include folders stay apart (Debian's fmt 9 must never shadow LibTorch's fmt):
@@ -14,6 +15,7 @@ DIR="${1:-$ROOT/.gpu-debs}"
 # group because the .so link of the one points into the other.
 GROUPS_SPEC=(
   "sentencepiece:libsentencepiece-dev,libsentencepiece0"
+  "pcre2:libpcre2-dev,libpcre2-8-0,libpcre2-16-0,libpcre2-32-0,libpcre2-posix3"
   "nlohmann-json:nlohmann-json3-dev"
   "cli11:libcli11-dev"
   "fmt:libfmt-dev,libfmt9"

@@ -123,7 +123,7 @@ step_sampling_batch() {
   done
 }
 
-write_report() {  # TOTAL_SECONDS
+write_report() {  # TOTAL_SECONDS [quiet]: quiet (after each step) prints nothing
   local report="$WORK/report.md" device steps
   if [[ "$DEV" == cuda ]] && command -v nvidia-smi >/dev/null; then
     device="$(nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader | head -1)"
@@ -150,15 +150,20 @@ write_report() {  # TOTAL_SECONDS
   } >"$report"
   if [[ -n "$OUT_MD" ]]; then
     mkdir -p "$(dirname "$OUT_MD")"
-    cp "$report" "$OUT_MD"
-    echo "[gpu_check] report: $OUT_MD" >&2
-  else
+    cp "$report" "$OUT_MD.tmp"
+    mv "$OUT_MD.tmp" "$OUT_MD"
+    [[ "${2:-}" == quiet ]] || echo "[gpu_check] report: $OUT_MD" >&2
+  elif [[ "${2:-}" != quiet ]]; then
     cat "$report"
   fi
   if [[ -n "${OUT:-}" && -d "${OUT:-}" ]]; then
-    cp "$report" "$OUT/gpu_check.md"
-    mkdir -p "$OUT/gpu_check_logs"
-    cp "$WORK"/logs/* "$OUT/gpu_check_logs/" 2>/dev/null || true
-    for f in "$WORK"/*/metrics.jsonl; do [[ -f "$f" ]] && cp "$f" "$OUT/gpu_check_logs/$(basename "$(dirname "$f")").metrics.jsonl"; done
+    # Two files come back: the report and one archive of the step logs and
+    # every run's metrics.jsonl (the device tool returns few files).
+    cp "$report" "$OUT/gpu_check.md.tmp" && mv "$OUT/gpu_check.md.tmp" "$OUT/gpu_check.md"
+    local f list=()
+    for f in "$WORK"/logs/* "$WORK"/*/metrics.jsonl; do [[ -f "$f" ]] && list+=("${f#"$WORK"/}"); done
+    ((${#list[@]})) && tar -czf "$OUT/gpu_check_logs.tar.gz.tmp" -C "$WORK" "${list[@]}" 2>/dev/null &&
+      mv "$OUT/gpu_check_logs.tar.gz.tmp" "$OUT/gpu_check_logs.tar.gz"
   fi
+  return 0
 }

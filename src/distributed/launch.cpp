@@ -4,6 +4,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cctype>
 
 #include "unmask/util/error.h"
@@ -150,6 +151,13 @@ LaunchInfo read_launch(const Getenv& getenv, const std::string& launcher, std::i
   const std::string step = value_of(getenv, "SLURM_STEP_NUM_TASKS");
   if (!value_of(getenv, "SLURM_PROCID").empty() && !step.empty() && step != "1") return from_slurm(getenv, default_port);
   return {};
+}
+
+std::string gpu_sharing_problem(std::int64_t local_ranks, std::int64_t gpus) {
+  if (local_ranks <= gpus) return "";
+  return std::to_string(local_ranks) + " ranks share " + std::to_string(gpus) + (gpus == 1 ? " GPU" : " GPUs") +
+         " on this node: NCCL needs one GPU per rank; use dist.backend=gloo or start one rank per GPU "
+         "(torchrun --nproc-per-node=" + std::to_string(std::max<std::int64_t>(1, gpus)) + ")";
 }
 
 }  // namespace unmask

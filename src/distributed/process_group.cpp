@@ -12,6 +12,7 @@
 #include <torch/torch.h>
 
 #include <cstdlib>
+#include <exception>
 #include <map>
 
 #include "nccl_backend.h"
@@ -74,7 +75,17 @@ DistGroup::DistGroup(const LaunchInfo& launch, const DistConfig& config, const a
   backend_ = config.backend == "auto" ? (device.is_cuda() ? "nccl" : "gloo") : config.backend;
   if (backend_ == "nccl" && !device.is_cuda())
     throw Error("dist.backend=nccl needs CUDA tensors but this rank trains on the CPU (use dist.backend=gloo or auto)");
-  if (backend_ == "nccl") comm_device_ = device;
+  if (backend_ == "nccl") {
+    comm_device_ = device;
+    if (const std::string problem = gpu_sharing_problem(launch_.local_world_size,
+                                                        static_cast<std::int64_t>(torch::cuda::device_count()));
+        !problem.empty())
+      throw Error("rank " + std::to_string(launch_.rank) + ": " + problem);
+    // A failed or timed-out NCCL collective throws from wait() (one line
+    // naming the rank and the operation, as Gloo's do) instead of aborting
+    // the process from NCCL's watchdog. A user's own setting wins.
+    setenv("TORCH_NCCL_BLOCKING_WAIT", "1", /*overwrite=*/0);
+  }
   const std::chrono::milliseconds timeout(config.timeout_s * 1000);
   auto store = connect_store(launch_, timeout);
   const int rank = static_cast<int>(launch_.rank), world = static_cast<int>(launch_.world_size);
@@ -101,7 +112,18 @@ DistGroup::DistGroup(const LaunchInfo& launch, const DistConfig& config, const a
 
 std::uint64_t DistGroup::collectives() const { return group_->getSequenceNumberForGroup(); }
 
-DistGroup::~DistGroup() = default;
+DistGroup::~DistGroup() {
+  // Shut the backends down before they are destroyed (NCCL warns "process
+  // group has NOT been destroyed" otherwise); abort instead while an error
+  // unwinds, when a peer may never answer.
+  if (!group_) return;
+  try {
+    if (std::uncaught_exceptions() > 0) group_->abort();
+    else group_->shutdown();
+  } catch (const std::exception& e) {
+    LOG(WARNING) << "rank " << launch_.rank << ": shutting the process group down: " << first_line(e);
+  }
+}
 
 void DistGroup::rethrow(const std::string& operation, const std::exception& e) const {
   throw Error("rank " + std::to_string(launch_.rank) + " of " + std::to_string(launch_.world_size) + ": " + operation +

@@ -66,17 +66,20 @@ GenPplResult score_samples(RunModel& scorer, const std::vector<std::vector<std::
     // [MASK] excluded from the softmax when the scorer's training excluded it
     // (diffusion/ar.cpp); an imported model keeps its own distribution, a
     // <mask> of its tokenizer included (the [MASK] import appends has no logit).
+    // The log-probabilities of the next tokens are gathered on the device: only
+    // (B, W−1) numbers come back to the host, never the (B, W−1, V) tensor.
     const at::Tensor head = logits.narrow(1, 0, width - 1);
-    const at::Tensor lp =  // (B, W−1, V)
-        (scorer.trained ? log_probs_without_mask(head, special.mask) : head.to(torch::kFloat32).log_softmax(-1)).cpu();
-    const at::Tensor token_nll =                                                                      // (B, W−1)
-        -lp.gather(-1, x.narrow(1, 1, width - 1).unsqueeze(-1)).squeeze(-1).to(torch::kFloat64);
+    const at::Tensor lp =  // (B, W−1, V) on the scorer's device
+        scorer.trained ? log_probs_without_mask(head, special.mask) : head.to(torch::kFloat32).log_softmax(-1);
+    const at::Tensor next = x.narrow(1, 1, width - 1).to(scorer.device).unsqueeze(-1);            // (B, W−1, 1)
+    const at::Tensor token_nll = -lp.gather(-1, next).squeeze(-1).to(torch::kFloat64).cpu();     // (B, W−1)
     const at::Tensor scored = real.narrow(1, 1, width - 1);
-    const at::Tensor per_row = torch::where(scored, token_nll, 0.0).sum(1);  // (B)
+    const at::Tensor per_row = torch::where(scored, token_nll, 0.0).sum(1).contiguous();        // (B)
+    const at::Tensor per_row_count = scored.sum(1).contiguous();                                 // (B) int64
     for (std::int64_t r = 0; r < b; ++r) {
       const std::size_t s = chunks[start + static_cast<std::size_t>(r)].sample;
-      nll[s] += per_row[r].item<double>();
-      count[s] += scored[r].sum().item<std::int64_t>();
+      nll[s] += per_row.data_ptr<double>()[r];
+      count[s] += per_row_count.data_ptr<std::int64_t>()[r];
     }
   }
   GenPplResult out;

@@ -120,5 +120,16 @@ TEST(Launch, ErrorsNameTheVariable) {
   EXPECT_NE(error({}, "mpi").find("valid: auto, torchrun, slurm, none"), std::string::npos);
 }
 
+TEST(Launch, RanksSharingAGpuAreToldWhatToDo) {
+  EXPECT_EQ(gpu_sharing_problem(1, 1), "");
+  EXPECT_EQ(gpu_sharing_problem(8, 8), "");
+  EXPECT_EQ(gpu_sharing_problem(2, 8), "");
+  EXPECT_EQ(gpu_sharing_problem(4, 1),
+            "4 ranks share 1 GPU on this node: NCCL needs one GPU per rank; use dist.backend=gloo or start one rank "
+            "per GPU (torchrun --nproc-per-node=1)");
+  EXPECT_NE(gpu_sharing_problem(3, 2).find("3 ranks share 2 GPUs"), std::string::npos);
+  EXPECT_NE(gpu_sharing_problem(2, 0).find("--nproc-per-node=1"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace unmask

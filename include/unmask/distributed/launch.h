@@ -35,4 +35,9 @@ std::string first_slurm_host(const std::string& nodelist);
 // "127.0.0.1", "localhost", "::1", ...: the rendezvous stays on this machine.
 bool is_loopback_host(const std::string& host);
 
+// NCCL needs one GPU per rank: "" when the node's `local_ranks` each have a
+// GPU of the `gpus` it sees, else the line to say instead of NCCL's
+// "Duplicate GPU detected" ("4 ranks share 1 GPU on this node: ...").
+std::string gpu_sharing_problem(std::int64_t local_ranks, std::int64_t gpus);
+
 }  // namespace unmask

@@ -7,7 +7,7 @@ fortunes) it trains, or reuses from --out:
   mdlm       MDLM (BERT 4 x 256, pad rows of 64), the study's row;
   bd3lm-4    BD3-LM with blocks of 4, the study's row;
   confident  MDLM memorising 16 fortunes: its marginals are near 1, where Fast-dLLM's Theorem 1 applies;
-  mdlm-long  MDLM with 1,024 positions on packed rows, briefly trained: the long-sequence speed row.
+  mdlm-long  MDLM with 1,024 positions on wrapped rows, briefly trained: the long-sequence speed row.
 Then every decoder of the grid samples --num texts, and each run gets its network calls, wall time,
 positions run through the network, tokens per call, gen-perplexity (mean per-sample log, with its standard
 error), unigram entropy and MAUVE against the held-out test documents. Everything lands in OUT/frontier.json,
@@ -38,7 +38,7 @@ MODELS = {
     "bd3lm-4": ({"diffusion.objective": "bd3lm", "diffusion.block_size": 4, "diffusion.clip_search": "true",
                  "train.eval_every": 200, "train.val_batches": 4}, 300, "study"),
     "confident": ({"diffusion.objective": "mdlm", "train.eval_every": 1000, "train.val_batches": 1}, 400, "confident"),
-    "mdlm-long": ({"diffusion.objective": "mdlm", "model.max_length": 1032, "data.mode": "pack", "data.length": 1024,
+    "mdlm-long": ({"diffusion.objective": "mdlm", "model.max_length": 1032, "data.mode": "wrap", "data.length": 1024,
                    "train.batch_size": 2, "train.eval_every": 1000, "train.val_batches": 1, "train.warmup_steps": 10},
                   80, "study"),
 }

@@ -241,17 +241,22 @@ sample() {  # OUT.jsonl [args]...
 
 # Same seed, same tokens: with and without --cuda-graph on CUDA (whole steps
 # replayed for ancestral, confidence, first_hitting; the denoiser call for
-# semi_ar); on the CPU (where the CLI refuses --cuda-graph) two plain runs instead.
+# semi_ar), in fp32, where the comparison is exact; the bf16 agreement rate is
+# a measurement. On the CPU (where the CLI refuses --cuda-graph) two plain runs instead.
 step_sample() {
   local verdict s name
   for s in ancestral semi_ar confidence first_hitting; do
-    sample "$WORK/$s-a.jsonl" --sampler "$s" --block-size 16
+    sample "$WORK/$s-a.jsonl" --sampler "$s" --block-size 16 --precision fp32
     if [[ "$DEV" == cuda ]]; then
-      name="sample $s with and without --cuda-graph: same tokens"
-      sample "$WORK/$s-b.jsonl" --sampler "$s" --block-size 16 --cuda-graph
+      name="sample $s with and without --cuda-graph (fp32): same tokens"
+      sample "$WORK/$s-b.jsonl" --sampler "$s" --block-size 16 --cuda-graph --precision fp32
+      sample "$WORK/$s-c.jsonl" --sampler "$s" --block-size 16 --precision bf16
+      sample "$WORK/$s-d.jsonl" --sampler "$s" --block-size 16 --cuda-graph --precision bf16
+      measure "sample $s, bf16: tokens equal with and without --cuda-graph" "$("${HELP[@]}" agreement "$WORK/$s-c.jsonl" "$WORK/$s-d.jsonl")" \
+        "share of the 4 x 64 positions"
     else
       name="sample $s twice, same seed: same tokens"
-      sample "$WORK/$s-b.jsonl" --sampler "$s" --block-size 16
+      sample "$WORK/$s-b.jsonl" --sampler "$s" --block-size 16 --precision fp32
     fi
     if verdict=$("${HELP[@]}" same-ids "$WORK/$s-a.jsonl" "$WORK/$s-b.jsonl"); then
       record "$name" PASS "$verdict"
@@ -280,17 +285,23 @@ step_block_diffusion() {
   else
     record "train bd3lm (blocks of 16), $DEV: loss falls" FAIL "$verdict"
   fi
+  # fp32 for the exact comparison (bf16 rounds the cached and recomputed
+  # keys differently); the bf16 agreement rate is a measurement.
+  local bd=(--checkpoint "$WORK/bd3lm" --num 4 --length 64 --steps 8 --seed 3 --device "$DEV")
   t0=$(date +%s.%N)
-  um sample --checkpoint "$WORK/bd3lm" --num 4 --length 64 --steps 8 --seed 3 --device "$DEV" --out "$WORK/bd-a.jsonl"
+  um sample "${bd[@]}" --precision fp32 --out "$WORK/bd-a.jsonl"
   t1=$(date +%s.%N)
-  um sample --checkpoint "$WORK/bd3lm" --num 4 --length 64 --steps 8 --seed 3 --device "$DEV" --out "$WORK/bd-b.jsonl" \
-    --no-kv-cache
+  um sample "${bd[@]}" --precision fp32 --out "$WORK/bd-b.jsonl" --no-kv-cache
   t2=$(date +%s.%N)
   if verdict=$("${HELP[@]}" same-ids "$WORK/bd-a.jsonl" "$WORK/bd-b.jsonl"); then
-    record "bd3lm sampling with and without the KV cache: same tokens" PASS "$verdict"
+    record "bd3lm sampling with and without the KV cache (fp32): same tokens" PASS "$verdict"
   else
-    record "bd3lm sampling with and without the KV cache: same tokens" FAIL "$verdict"
+    record "bd3lm sampling with and without the KV cache (fp32): same tokens" FAIL "$verdict"
   fi
+  um sample "${bd[@]}" --precision bf16 --out "$WORK/bd-c.jsonl"
+  um sample "${bd[@]}" --precision bf16 --out "$WORK/bd-d.jsonl" --no-kv-cache
+  measure "bd3lm, bf16: tokens equal with and without the KV cache" \
+    "$("${HELP[@]}" agreement "$WORK/bd-c.jsonl" "$WORK/bd-d.jsonl")" "share of the 4 x 64 positions, $DEV"
   measure "bd3lm sample 4 x 64, blocks of 16, 8 steps/block, $DEV: KV cache vs recomputing (s, process included)" \
     "$("$PY" -c 'import sys; a, b, c = map(float, sys.argv[1:]); print("%.2f vs %.2f" % (b - a, c - b))' "$t0" "$t1" "$t2")" \
     "unmask sample [--no-kv-cache]"
@@ -327,9 +338,9 @@ elif ((!BUILD_ONLY)); then
   step "train" step_train 40
   step "resume" step_resume 40
   step "data parallel" step_data_parallel 40
-  step "sample" step_sample 40
+  step "sample" step_sample 60
   step "eval ppl" step_eval 20
-  step "block diffusion" step_block_diffusion 40
+  step "block diffusion" step_block_diffusion 50
   step "matmul peak" step_peak 20
   step "training throughput" step_throughput 90
   step "sampling speed" step_sampling_speed 60

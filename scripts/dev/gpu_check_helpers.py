@@ -7,6 +7,7 @@ Each subcommand prints one line; checks exit 1 when they fail.
     gpu_check_helpers.py resume-diff STRAIGHT RESUMED RESUME_STEP [STRAIGHT2]
     gpu_check_helpers.py losses-close A B REL          # same logged steps, losses within REL (relative)
     gpu_check_helpers.py same-ids A.jsonl B.jsonl
+    gpu_check_helpers.py agreement A.jsonl B.jsonl     # share of positions with the same token (a measurement)
     gpu_check_helpers.py tokens-per-s METRICS          # mean over the logged intervals but the first
     gpu_check_helpers.py seconds-per-sample F.jsonl
     gpu_check_helpers.py field FILE KEY [KEY...]       # values of keys of a JSON object (or the last JSON line)
@@ -80,6 +81,14 @@ def same_ids(a, b):
     return 0 if x and len(x) == len(y) and same == len(x) else 1
 
 
+def agreement(a, b):
+    x, y = sample_ids(a), sample_ids(b)
+    pairs = [(i, j) for r, s in zip(x, y) for i, j in zip(r, s)]
+    same = sum(1 for i, j in pairs if i == j)
+    print(f"{same / max(1, len(pairs)):.4f}")
+    return 0
+
+
 def tokens_per_s(path):
     rows = [json.loads(line) for line in open(path) if line.strip()]
     rates = [r["tokens_per_s"] for r in rows if r.get("split") == "train"][1:]  # the first interval warms up
@@ -146,7 +155,7 @@ def unpack_deb(deb, dest):
             f.seek(size + (size & 1), 1)
 
 
-COMMANDS = {"loss-falls": loss_falls, "resume-diff": resume_diff, "losses-close": losses_close, "same-ids": same_ids,
+COMMANDS = {"loss-falls": loss_falls, "resume-diff": resume_diff, "losses-close": losses_close, "same-ids": same_ids, "agreement": agreement,
             "tokens-per-s": tokens_per_s, "seconds-per-sample": seconds_per_sample, "field": field,
             "unpack-deb": unpack_deb}
 

@@ -21,7 +21,7 @@ using eval_detail::read_samples;
 using eval_detail::stats_json;
 
 Json run_eval_ppl(const EvalPplRequest& q) {
-  RunModel m = load_run_model(q.checkpoint, q.device, !q.no_ema);
+  RunModel m = load_run_model(q.checkpoint, q.device, !q.no_ema, q.precision);
   if (q.discrete_T > 0) {  // MDLM Table 8: the discrete-time bound of a continuous-time model
     if (m.config.diffusion.objective != "mdlm" || m.config.diffusion.T != 0)
       throw Error("--discrete-T applies to continuous-time mdlm checkpoints (this one: diffusion.objective=" +
@@ -68,7 +68,7 @@ Json run_eval_ppl(const EvalPplRequest& q) {
 }
 
 Json run_eval_gen_ppl(const EvalGenPplRequest& q) {
-  RunModel scorer = load_run_model(q.scorer, q.device, true);
+  RunModel scorer = load_run_model(q.scorer, q.device, true, q.precision);
   require_ar_scorer(scorer);  // before reading the samples: the scorer is the first thing to be wrong
   return gen_ppl_report(scorer, read_samples(q.samples, *scorer.tokenizer, q.retokenize), q.batch_size);
 }
@@ -76,7 +76,7 @@ Json run_eval_gen_ppl(const EvalGenPplRequest& q) {
 Json run_eval_mauve(const EvalMauveRequest& q) {
   if (q.samples.empty() || q.refs.empty() || q.scorer.empty())
     throw Error("eval mauve needs --samples FILE, --refs FILE and --scorer RUN (a GPT-2 imported with 'unmask import hf')");
-  RunModel scorer = load_run_model(q.scorer, q.device, /*ema=*/true);
+  RunModel scorer = load_run_model(q.scorer, q.device, /*ema=*/true, q.precision);
   const auto samples = read_hypotheses(q.samples), refs = read_hypotheses(q.refs);
   MauveOptions o;
   o.buckets = q.buckets;

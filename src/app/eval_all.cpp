@@ -65,7 +65,7 @@ Json bleu_json(const BleuScore& s, const std::string& key) {
 }  // namespace
 
 Json run_eval_all(const EvalAllRequest& q) {
-  SamplingSession session(q.checkpoint, q.device, /*ema=*/true);
+  SamplingSession session(q.checkpoint, q.device, /*ema=*/true, q.precision);
   const fs::path ckpt_dir = session.model().dir;
   const RunConfig& config = session.config();
   const Tokenizer& tokenizer = session.tokenizer();
@@ -155,7 +155,7 @@ Json run_eval_all(const EvalAllRequest& q) {
   if (scorer.empty()) {
     report["gen_ppl"] = Json{{"skipped", "no AR scorer (give --scorer or eval.scorer)"}};
   } else {
-    RunModel scorer_model = load_run_model(scorer, q.device, /*ema=*/true);
+    RunModel scorer_model = load_run_model(scorer, q.device, /*ema=*/true, q.precision);
     require_ar_scorer(scorer_model);
     Json g = gen_ppl_report(scorer_model, eval_detail::scored_samples(records, *scorer_model.tokenizer, true, samples.string()),
                             EvalGenPplRequest{}.batch_size);

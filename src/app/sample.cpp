@@ -92,7 +92,7 @@ std::string canvas_text(const Tokenizer& tok, const at::Tensor& x) {
 }  // namespace
 
 SampleOutput run_sampling(const SampleCliRequest& q) {
-  SamplingSession session(q.checkpoint, q.device, !q.no_ema);
+  SamplingSession session(q.checkpoint, q.device, !q.no_ema, q.precision);
   const std::vector<std::string> prompts = prompt_texts(q);
   SampleRequest r = session.request(overrides_of(q, prompts));
   r.cuda_graph = q.cuda_graph;

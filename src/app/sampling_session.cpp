@@ -7,8 +7,9 @@
 
 namespace unmask {
 
-SamplingSession::SamplingSession(const std::filesystem::path& checkpoint, const std::string& device, bool ema)
-    : m_(load_run_model(checkpoint, device, ema)) {}
+SamplingSession::SamplingSession(const std::filesystem::path& checkpoint, const std::string& device, bool ema,
+                                 const std::string& precision)
+    : m_(load_run_model(checkpoint, device, ema, precision)) {}
 
 SampleRequest SamplingSession::request(const SampleOverrides& overrides) const {
   SampleRequest r = sample_request(m_.config, *m_.tokenizer, overrides);

@@ -76,6 +76,10 @@ void add_sample_command(CLI::App& app) {
   cmd->add_option("--seed", r->seed, "seed of the per-sample random streams (default: the run's seed)");
   cmd->add_option("--out", r->out, "write JSONL (text, ids, seed, sampler, steps, nfe, seconds) instead of text");
   cmd->add_option("--device", r->device, "auto | cpu | cuda")->capture_default_str();
+  cmd->add_option("--precision", r->precision,
+                  "run (the checkpoint's train.precision) | fp32 | bf16: bf16 autocast on CUDA; fp32 makes GPU "
+                  "comparisons exact")
+      ->capture_default_str();
   cmd->add_flag("--cuda-graph", r->cuda_graph,
                 "replay from a CUDA graph the whole step (" + sampler_list(kWholeStepGraph) +
                     ") or the denoiser call (the others) (CUDA only)");

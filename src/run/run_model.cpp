@@ -39,12 +39,15 @@ RunConfig read_run_config(const fs::path& checkpoint_dir) {
   return builder.build();
 }
 
-RunModel load_run_model(const fs::path& spec, const std::string& device, bool ema) {
+RunModel load_run_model(const fs::path& spec, const std::string& device, bool ema, const std::string& precision) {
+  if (precision != "run" && precision != "fp32" && precision != "bf16")
+    throw Error("unknown --precision '" + precision + "' (valid: run, fp32, bf16)");
   RunModel m;
   m.device = resolve_device(device);
   m.dir = find_checkpoint(spec);
   verify_checkpoint(m.dir);
   m.config = read_run_config(m.dir);
+  if (precision != "run") m.config.train.precision = precision;
   if (!fs::exists(m.dir / run_files::kTokenizer / kTokenizerMeta))
     throw Error("checkpoint " + m.dir.string() + " has no tokenizer (tokenizer/ is missing); it cannot turn ids into text");
   m.tokenizer = load_tokenizer(m.dir / run_files::kTokenizer);

@@ -255,6 +255,34 @@ TEST(Sample, ParallelDecodingOfAMemorisedSentenceEqualsOneAtATime) {
   EXPECT_NE(r.err.find("--threshold must lie in (0, 1]"), std::string::npos) << r.err;
   r = run_unmask({"sample", "--checkpoint", (dir / "run").string(), "--unmask", "sometimes"});
   EXPECT_NE(r.err.find("unknown --unmask 'sometimes' (valid: schedule, threshold, factor)"), std::string::npos) << r.err;
+  // Fast-dLLM's caches on blocks of 5 decoded in 4 steps each (threshold
+  // decoding finishes each block in its first, full, call here): the memorised
+  // sentence again, from fewer positions run through the network; fp32 is what
+  // the CPU runs anyway.
+  const std::vector<std::string> stepped = {"--sampler", "semi_ar", "--inner", "confidence", "--block-size", "5",
+                                            "--steps", "16", "--precision", "fp32"};
+  const auto uncached = sample(stepped);
+  ASSERT_EQ(uncached.size(), 3u);
+  EXPECT_EQ(uncached[0]["text"], kSentence);
+  for (const std::string cache : {"prefix", "dual"}) {
+    std::vector<std::string> args = stepped;
+    args.insert(args.end(), {"--cache", cache});
+    const auto cached = sample(args);
+    ASSERT_EQ(cached.size(), 3u) << cache;
+    EXPECT_EQ(cached[0]["text"], kSentence) << cache;
+    EXPECT_EQ(cached[0]["nfe"], uncached[0]["nfe"]) << cache;
+    EXPECT_LT(cached[0]["positions_computed"].get<int>(), uncached[0]["positions_computed"].get<int>()) << cache;
+    std::cout << "[ caches   ] --cache " << cache << ": " << cached[0]["positions_computed"] << " positions, uncached "
+              << uncached[0]["positions_computed"] << "\n";
+  }
+  r = run_unmask({"sample", "--checkpoint", (dir / "run").string(), "--sampler", "confidence", "--cache", "dual"});
+  EXPECT_NE(r.err.find("--cache dual keeps the keys/values outside a block: use --sampler semi_ar"), std::string::npos)
+      << r.err;
+  r = run_unmask({"sample", "--checkpoint", (dir / "run").string(), "--precision", "fp16"});
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("unknown --precision 'fp16' (valid: run, fp32, bf16)"), std::string::npos) << r.err;
+  r = run_unmask({"eval", "ppl", "--checkpoint", (dir / "run").string(), "--precision", "half"});
+  EXPECT_NE(r.err.find("unknown --precision 'half' (valid: run, fp32, bf16)"), std::string::npos) << r.err;
 }
 
 // Pad rows longer than the sentence, trained with data.pad_loss (the [PAD]

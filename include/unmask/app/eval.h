@@ -22,6 +22,7 @@ struct EvalPplRequest {
   std::int64_t seed = -1;        // < 0: the config's seed
   std::int64_t discrete_T = 0;   // > 0: a continuous-time mdlm checkpoint's discrete-time ELBO with T steps
   std::string device = "auto";
+  std::string precision = "run";  // run (the checkpoint's train.precision) | fp32 | bf16 (CUDA autocast)
   bool no_ema = false;
   bool progress = true;
 };
@@ -31,6 +32,7 @@ struct EvalGenPplRequest {
   std::string samples;           // `unmask sample --out` JSONL, or plain text (one sample per line)
   std::string scorer;            // an ar checkpoint (run or checkpoint dir)
   std::string device = "auto";
+  std::string precision = "run";  // run (the checkpoint's train.precision) | fp32 | bf16 (CUDA autocast)
   std::int64_t batch_size = 16;
   bool retokenize = false;       // score the text with the scorer's tokenizer even when the ids came from another
 };
@@ -41,6 +43,7 @@ struct EvalMauveRequest {
   std::string refs;              // reference texts, in the same formats
   std::string scorer;            // a GPT-2 imported with `unmask import hf` (gpt2-large, as mauve-text uses)
   std::string device = "auto";
+  std::string precision = "run";  // run (the checkpoint's train.precision) | fp32 | bf16 (CUDA autocast)
   std::int64_t max_text_length = 1024;  // tokens per text (mauve-text's max_text_length)
   std::int64_t batch_size = 16;
   std::int64_t buckets = 0;      // k-means clusters; 0: max(2, round(min(n_p, n_q) / 10))
@@ -56,6 +59,7 @@ struct EvalAllRequest {
   std::vector<std::string> refs; // BLEU references ("" = the evaluated split's documents)
   std::string out;               // "" = the run dir (or the checkpoint dir outside a run)
   std::string device = "auto";
+  std::string precision = "run";  // run (the checkpoint's train.precision) | fp32 | bf16 (CUDA autocast)
   EvalPplRequest ppl;            // split, draws, stride, ... for the perplexity part
 };
 // Samples with the configured sampler, then ppl, BLEU, self-BLEU, gen-ppl,

@@ -18,8 +18,10 @@ namespace unmask {
 class SamplingSession {
  public:
   // `checkpoint`: a run dir (its latest) or a checkpoint dir; `device`:
-  // auto | cpu | cuda; `ema`: the EMA weights when the checkpoint has them.
-  SamplingSession(const std::filesystem::path& checkpoint, const std::string& device, bool ema);
+  // auto | cpu | cuda; `ema`: the EMA weights when the checkpoint has them;
+  // `precision`: run | fp32 | bf16 (load_run_model).
+  SamplingSession(const std::filesystem::path& checkpoint, const std::string& device, bool ema,
+                  const std::string& precision = "run");
 
   const RunModel& model() const { return m_; }
   RunModel& model() { return m_; }

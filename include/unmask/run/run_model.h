@@ -44,8 +44,11 @@ struct RunModel {
 // `spec`: a run dir (its latest checkpoint) or a checkpoint dir, checked
 // against its manifest. `device`: auto | cpu | cuda. `ema`: the EMA weights
 // when the checkpoint has them. Errors name what is missing (tokenizer,
-// weights, config).
-RunModel load_run_model(const std::filesystem::path& spec, const std::string& device, bool ema);
+// weights, config). `precision`: run (the checkpoint's train.precision) |
+// fp32 | bf16, what sampling and evaluation autocast by (bf16 on CUDA only):
+// fp32 makes GPU comparisons exact where bf16 rounds (docs/GPU.md).
+RunModel load_run_model(const std::filesystem::path& spec, const std::string& device, bool ema,
+                        const std::string& precision = "run");
 
 // The resolved config of a checkpoint directory (its config.json).
 RunConfig read_run_config(const std::filesystem::path& checkpoint_dir);

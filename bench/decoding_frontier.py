@@ -139,8 +139,12 @@ class Frontier(Study):
                                                        "--json"], f"{model}/{name}/gen-ppl", threads=1)
         mauve = None
         if length == 64 and model != "confident":
+            # MAUVE featurises texts: a sample that is only EOS has none (eval mauve refuses it).
+            texts = d / f"{name}.mauve-samples.jsonl"
+            if not texts.exists():
+                texts.write_text("".join(json.dumps({"text": r["text"]}) + "\n" for r in rows if r["text"].strip()))
             mv = self.json_step(d / f"{name}.mauve.json", [self.unmask, "--log-level", "warn", "eval", "mauve",
-                                                            "--samples", samples, "--refs", self.out / "test-refs.txt",
+                                                            "--samples", texts, "--refs", self.out / "test-refs.txt",
                                                             "--scorer", self.out / "ar-gpt2", "--json"],
                                 f"{model}/{name}/mauve", threads=1)
             mauve = mv["mauve"]

@@ -273,6 +273,25 @@ step_sample() {
   done
 }
 
+# --deterministic: the same request twice gives the same tokens (fp32,
+# deterministic kernels); sample 0 alone against sample 0 of a batch of 4 is
+# measured, since kernels chosen by shape may still differ (batch invariance
+# holds bitwise on the CPU only).
+step_deterministic() {
+  local verdict
+  sample "$WORK/det-a.jsonl" --sampler ancestral --deterministic
+  sample "$WORK/det-b.jsonl" --sampler ancestral --deterministic
+  if verdict=$("${HELP[@]}" same-ids "$WORK/det-a.jsonl" "$WORK/det-b.jsonl"); then
+    record "sample --deterministic twice ($DEV): same tokens" PASS "$verdict"
+  else
+    record "sample --deterministic twice ($DEV): same tokens" FAIL "$verdict"
+  fi
+  um sample --checkpoint "$WORK/tiny" --num 1 --length 64 --steps 32 --seed 3 --device "$DEV" --sampler ancestral \
+    --deterministic --out "$WORK/det-1.jsonl"
+  measure "sample 0 alone vs in a batch of 4, --deterministic: tokens equal" \
+    "$("${HELP[@]}" agreement "$WORK/det-1.jsonl" "$WORK/det-a.jsonl")" "share of its 64 positions, $DEV"
+}
+
 # BD3-LM on the device: train with blocks of 16 (the x_t + x_0 input), then
 # sample 4 x 64 tokens with the KV cache and recomputing the prefix: same
 # tokens, and the time of each.
@@ -339,6 +358,7 @@ elif ((!BUILD_ONLY)); then
   step "resume" step_resume 40
   step "data parallel" step_data_parallel 40
   step "sample" step_sample 60
+  step "deterministic" step_deterministic 20
   step "eval ppl" step_eval 20
   step "block diffusion" step_block_diffusion 50
   step "matmul peak" step_peak 20

@@ -3,6 +3,7 @@
 #include <torch/torch.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <fstream>
 
 #include "unmask/app/sample.h"
@@ -92,7 +93,18 @@ std::string canvas_text(const Tokenizer& tok, const at::Tensor& x) {
 }  // namespace
 
 SampleOutput run_sampling(const SampleCliRequest& q) {
-  SamplingSession session(q.checkpoint, q.device, !q.no_ema, q.precision);
+  if (q.deterministic) {
+    // fp32, deterministic kernels, cuBLAS with a fixed workspace (set before
+    // its first use): the same request on the same GPU gives the same tokens.
+    // Not the same as batch invariance: kernels are still chosen by shape
+    // (docs/SAMPLING.md, "What holds on a GPU").
+    if (q.precision == "bf16") throw Error("--deterministic samples in fp32: drop --precision bf16");
+    if (q.cuda_graph) throw Error("--deterministic and --cuda-graph do not go together: replay the eager kernels instead");
+    setenv("CUBLAS_WORKSPACE_CONFIG", ":4096:8", /*overwrite=*/0);
+    at::globalContext().setDeterministicAlgorithms(true, /*warn_only=*/false);
+    at::globalContext().setFloat32MatmulPrecision("highest");
+  }
+  SamplingSession session(q.checkpoint, q.device, !q.no_ema, q.deterministic ? "fp32" : q.precision);
   const std::vector<std::string> prompts = prompt_texts(q);
   SampleRequest r = session.request(overrides_of(q, prompts));
   r.cuda_graph = q.cuda_graph;

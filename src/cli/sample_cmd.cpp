@@ -76,6 +76,10 @@ void add_sample_command(CLI::App& app) {
   cmd->add_option("--seed", r->seed, "seed of the per-sample random streams (default: the run's seed)");
   cmd->add_option("--out", r->out, "write JSONL (text, ids, seed, sampler, steps, nfe, seconds) instead of text");
   cmd->add_option("--device", r->device, "auto | cpu | cuda")->capture_default_str();
+  cmd->add_flag("--deterministic", r->deterministic,
+                "fp32 and deterministic kernels (torch's deterministic algorithms, a fixed cuBLAS workspace, no "
+                "TF32): the same request gives the same tokens on every run on one GPU; the CPU is deterministic "
+                "anyway. It does not make a sample independent of its batch on a GPU (docs/SAMPLING.md)");
   cmd->add_option("--precision", r->precision,
                   "run (the checkpoint's train.precision) | fp32 | bf16: bf16 autocast on CUDA; fp32 makes GPU "
                   "comparisons exact")

@@ -281,6 +281,14 @@ TEST(Sample, ParallelDecodingOfAMemorisedSentenceEqualsOneAtATime) {
   r = run_unmask({"sample", "--checkpoint", (dir / "run").string(), "--precision", "fp16"});
   EXPECT_EQ(r.code, 1);
   EXPECT_NE(r.err.find("unknown --precision 'fp16' (valid: run, fp32, bf16)"), std::string::npos) << r.err;
+  // --deterministic on the CPU: the same tokens as without (the CPU is deterministic anyway).
+  const auto plain = sample({"--sampler", "ancestral", "--steps", "7", "--seed", "5"});
+  const auto deterministic = sample({"--sampler", "ancestral", "--steps", "7", "--seed", "5",
+                                     "--deterministic"});
+  ASSERT_EQ(deterministic.size(), 3u);
+  for (std::size_t i = 0; i < 3; ++i) EXPECT_EQ(deterministic[i]["ids"], plain[i]["ids"]) << "row " << i;
+  r = run_unmask({"sample", "--checkpoint", (dir / "run").string(), "--deterministic", "--precision", "bf16"});
+  EXPECT_NE(r.err.find("--deterministic samples in fp32: drop --precision bf16"), std::string::npos) << r.err;
   r = run_unmask({"eval", "ppl", "--checkpoint", (dir / "run").string(), "--precision", "half"});
   EXPECT_NE(r.err.find("unknown --precision 'half' (valid: run, fp32, bf16)"), std::string::npos) << r.err;
 }

@@ -42,6 +42,7 @@ struct SampleCliRequest {
   bool cuda_graph = false;             // capture the denoiser call in a CUDA graph (CUDA only)
   bool no_kv_cache = false;            // bd3lm/ar: recompute the prefix every call
   std::string precision = "run";       // run (the checkpoint's train.precision) | fp32 | bf16 (CUDA autocast)
+  bool deterministic = false;          // fp32 and deterministic kernels: run-to-run identical tokens on a GPU
   std::string cache = "none";          // semi_ar over bert/dit: none | prefix | dual (Fast-dLLM, approximate)
   std::int64_t cache_refresh = 0;      // --cache prefix|dual: calls between full passes in a block (0: block start)
   std::string draw = "exact";          // exact | gumbel64 | gumbel32 (token_picker.h)

@@ -7,10 +7,10 @@
 # pkg-config and CMake package folders are emptied. Then
 # `scripts/gpu_check.sh --build-only` unpacks the bundle (downloaded by
 # scripts/dev/gpu_bundle.sh), configures (every find_package and pkg-config
-# module resolved from the bundle), and compiles the torch-free library, the
-# CLI's sources and one translation unit for each bundled library they do not
-# include (c10d with gloo, GoogleTest), so a package missing from the bundle
-# fails here, not on the GPU. (Linking needs the LibTorch half too, which
+# module resolved from the bundle), and compiles a translation unit that
+# includes each bundled library (sentencepiece, PCRE2, spdlog/fmt, OpenSSL,
+# utfcpp, nlohmann-json, CLI11, c10d with gloo, GoogleTest), so a package
+# missing from the bundle fails here, not on the GPU. (Linking needs the LibTorch half too, which
 # takes a quarter of an hour on two cores; the libraries' .so files come in
 # the same bundle groups as their headers.)
 #   tests/gpu_bundle_test.sh BUILD_DIR PYTHON   (ctest scripts.gpu_bundle)
@@ -37,10 +37,11 @@ done >"$WORK/toolchain-files.txt"
 tar -C /usr/include -cf - -T "$WORK/toolchain-files.txt" | tar -C "$stage" -xf -
 
 rm -rf "$WORK/build"
-# Object files that pull in the bundled headers the CLI does not: c10d's gloo
-# process group, GoogleTest.
-TARGETS="libunmask_core.a CMakeFiles/unmask_torch.dir/src/distributed/process_group.cpp.o"
-for f in "$ROOT"/src/cli/*.cpp; do [[ $f == */torch_module.cpp ]] || TARGETS+=" CMakeFiles/unmask.dir/src/cli/$(basename "$f").o"; done
+core=CMakeFiles/unmask_core.dir/src
+TARGETS="$core/tokenizer/sentencepiece_tokenizer.cpp.o $core/tokenizer/train.cpp.o $core/tokenizer/regex_split.cpp.o"
+TARGETS+=" $core/util/log.cpp.o $core/util/hash.cpp.o $core/util/corpus_reader.cpp.o $core/run/trainer_state.cpp.o"
+TARGETS+=" CMakeFiles/unmask.dir/src/cli/main.cpp.o CMakeFiles/unmask.dir/src/cli/tokenizer_cmd.cpp.o"
+TARGETS+=" CMakeFiles/unmask_torch.dir/src/distributed/process_group.cpp.o"
 unshare -m --propagation private env STAGE="$stage" WORK="$WORK" ROOT="$ROOT" PY="$PY" TARGETS="$TARGETS" bash -euo pipefail -c '
   mount -t tmpfs tmpfs /usr/include
   tar -C "$STAGE" -cf - . | tar -C /usr/include -xf -

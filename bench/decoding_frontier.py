@@ -235,7 +235,7 @@ class Frontier(Study):
                 ax.errorbar(xs, ys, yerr=err, fmt=marker, label=model, alpha=0.8)
                 for x, y, r in zip(xs, ys, rows):
                     ax.annotate(r["run"], (x, y), fontsize=5)
-        for ax, label in zip(axes, ["network calls", "seconds (64 samples, 1 thread)"]):
+        for ax, label in zip(axes, ["network calls", f"seconds ({self.args.num} samples, 1 thread)"]):
             ax.set_xscale("log")
             ax.set_yscale("log")
             ax.set_xlabel(label)

@@ -35,6 +35,9 @@ from study import Study  # noqa: E402  (data, references and command running are
 MODELS = {
     "ar-gpt2": ({"diffusion.objective": "ar", "model.backbone": "gpt2"}, 600, "study"),
     "mdlm": ({"diffusion.objective": "mdlm"}, 600, "study"),
+    "mlm": ({"diffusion.objective": "mlm"}, 600, "study"),  # dbert starts from it, as in the study
+    "dbert": ({"diffusion.objective": "diffusionbert", "diffusion.schedule": "spindle", "diffusion.T": 1000,
+               "init.from": "mlm"}, 600, "study"),
     "bd3lm-4": ({"diffusion.objective": "bd3lm", "diffusion.block_size": 4, "diffusion.clip_search": "true",
                  "train.eval_every": 200, "train.val_batches": 4}, 300, "study"),
     "confident": ({"diffusion.objective": "mdlm", "train.eval_every": 1000, "train.val_batches": 1}, 400, "confident"),
@@ -52,7 +55,7 @@ def grid(quick):
     runs = []
     L = 64
     steps = [16, 64] if quick else [16, 64, 256, 512]
-    for m in ["mdlm", "bd3lm-4"]:
+    for m in ["mdlm", "bd3lm-4", "dbert"]:
         for s in steps:
             runs.append((m, f"ancestral-{s}", L, None, ["--sampler", "ancestral", "--steps", s]))
         runs.append((m, "first_hitting", L, None, ["--sampler", "first_hitting", "--steps", L]))
@@ -90,10 +93,13 @@ def grid(quick):
             runs.append(("mdlm-long", f"L{length}-blocks32-{cache}", length, num,
                          ["--sampler", "semi_ar", "--inner", "confidence", "--block-size", 32, "--cache", cache,
                           "--steps", length // 4]))
-            if length <= 256:
-                runs.append(("mdlm-long", f"L{length}-blocks32-{cache}-threshold-0.9", length, num,
-                             ["--sampler", "semi_ar", "--inner", "confidence", "--block-size", 32, "--cache", cache,
-                              "--unmask", "threshold", "--threshold", 0.9]))
+            if length > 256:
+                continue
+            for rule, values in [("threshold", TAUS), ("factor", FACTORS)]:
+                for v in values:
+                    runs.append(("mdlm-long", f"L{length}-blocks32-{cache}-{rule}-{v}", length, num,
+                                 ["--sampler", "semi_ar", "--inner", "confidence", "--block-size", 32, "--cache", cache,
+                                  "--unmask", rule, f"--{rule}", v]))
     return runs
 
 
@@ -127,6 +133,8 @@ class Frontier(Study):
             overrides["data.path"] = str(self.out / "data" if data == "study" else self.confident_data())
             overrides["train.max_steps"] = max(10, steps // 20) if self.args.quick else steps
             overrides["train.checkpoint_every"] = overrides["train.max_steps"]
+            if "init.from" in overrides:  # a row of MODELS, trained first
+                overrides["init.from"] = str(self.out / overrides["init.from"])
             cmd = [self.unmask, "train", "--config", ROOT / "configs" / "study.json", "--out", run_dir]
             for k, v in overrides.items():
                 cmd += ["--set", f"{k}={v}"]
@@ -173,9 +181,18 @@ class Frontier(Study):
         self.out.mkdir(parents=True, exist_ok=True)
         self.data()
         self.references()
+        futures = {}
+
+        def train_after_init(name):
+            init = MODELS[name][0].get("init.from")
+            if init:
+                futures[init].result()
+            self.train_model(name)
         with ThreadPoolExecutor(self.args.lanes) as ex:  # two rows at a time, one thread each
-            for f in [ex.submit(self.train_model, n) for n in MODELS]:
-                f.result()
+            for n in MODELS:
+                futures[n] = ex.submit(train_after_init, n)
+            for n in MODELS:
+                futures[n].result()
         runs = grid(self.args.quick)
         with ThreadPoolExecutor(self.args.lanes) as ex:
             results = list(ex.map(self.measure, runs))
@@ -194,7 +211,7 @@ class Frontier(Study):
             checks[f"confident factor {f}"] = {"identical_text": t["ids"] == one["ids"],
                                                "call_ratio": one["nfe"] / t["nfe"]}
         for length in sorted({r["length"] for r in results if r["model"] == "mdlm-long"}):
-            for tail in ["", "-threshold-0.9"]:
+            for tail in [""] + [f"-threshold-{t}" for t in TAUS] + [f"-factor-{x}" for x in FACTORS]:
                 if ("mdlm-long", f"L{length}-blocks32-none{tail}") not in by:
                     continue
                 base = by[("mdlm-long", f"L{length}-blocks32-none{tail}")]
@@ -225,7 +242,7 @@ class Frontier(Study):
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
         fig, axes = plt.subplots(1, 2, figsize=(12, 4.5))
-        for model, marker in [("mdlm", "o"), ("bd3lm-4", "s")]:
+        for model, marker in [("mdlm", "o"), ("bd3lm-4", "s"), ("dbert", "^")]:
             rows = [r for r in results if r["model"] == model and r["length"] == 64]
             for ax, key in zip(axes, ["nfe", "seconds"]):
                 xs = [r[key] for r in rows]

@@ -48,4 +48,5 @@ set(UNMASK_CORE_SOURCES
   src/eval/bleu_run.cpp
   src/eval/text_stats.cpp
   src/sampling/prompt_template.cpp
+  src/serve/completion_request.cpp
 )

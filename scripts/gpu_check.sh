@@ -339,6 +339,17 @@ step_eval() {
   fi
 }
 
+# unmask serve on the device: concurrent requests batch, answer 200, and the
+# server drains on SIGTERM; how many texts equal their one-at-a-time texts.
+step_serve() {
+  local verdict
+  if verdict=$(with_libs timeout "$LIMIT" "${HELP[@]}" serve-probe "$UNMASK" "$WORK/tiny" "$DEV" 16 2>&1); then
+    record "serve: 16 concurrent completions batch, SIGTERM exits 0" PASS "$(echo "$verdict" | tail -1)"
+  else
+    record "serve: 16 concurrent completions batch, SIGTERM exits 0" FAIL "$(echo "$verdict" | tail -1 | cut -c1-250)"
+  fi
+}
+
 source "$ROOT/scripts/dev/gpu_check_measure.sh"
 
 # ---- run everything -------------------------------------------------------------
@@ -366,6 +377,7 @@ elif ((!BUILD_ONLY)); then
   step "sampling speed" step_sampling_speed 60
   step "fast decoding" step_fast_decoding 60
   step "sampling batch scaling" step_sampling_batch 40
+  step "serve" step_serve 40
 fi
 write_report "$(($(date +%s) - T0))"
 ! grep -q $'\tFAIL\t' "$CHECKS"

@@ -24,6 +24,7 @@ need "pkg-config" pkg-config pkg-config command -v pkg-config
 need "python3 with venv" "python3 python3-venv" python python3 -c "import venv, ensurepip"
 need "sentencepiece (pkg-config sentencepiece)" libsentencepiece-dev "libsentencepiece" pc sentencepiece
 need "PCRE2 (pkg-config libpcre2-8)" libpcre2-dev pcre2 pc libpcre2-8
+need "cpp-httplib (pkg-config cpp-httplib; unmask serve)" "libcpp-httplib-dev libbrotli-dev zlib1g-dev" cpp-httplib pc cpp-httplib
 need "OpenSSL crypto headers" libssl-dev openssl header openssl/sha.h
 need "nlohmann/json.hpp" nlohmann-json3-dev nlohmann_json header nlohmann/json.hpp
 need "CLI/CLI.hpp (CLI11)" libcli11-dev cli11 header CLI/CLI.hpp

@@ -14,7 +14,7 @@ set -euo pipefail
 
 TORCH_VERSION=2.12.1   # the PyPI wheel is built against CUDA 13.0, like the system toolkit
 FIXTURE_PACKAGES=(transformers==5.24.0 safetensors==0.8.0 sacrebleu==2.6.0 nltk==3.10.4 datasets==5.2.0
-                  mauve-text==0.4.0 faiss-cpu==1.15.1 scikit-learn==1.9.1)
+                  mauve-text==0.4.0 faiss-cpu==1.15.1 scikit-learn==1.9.1 openai==3.63.0)
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 UNMASK_HOME="${UNMASK_HOME:-$HOME/.cache/unmask}"
 VENV="$UNMASK_HOME/venv-torch-$TORCH_VERSION"
@@ -29,6 +29,8 @@ APT_PACKAGES=(
   libsentencepiece-dev sentencepiece
   nlohmann-json3-dev libcli11-dev libspdlog-dev libfmt-dev
   libgtest-dev googletest libssl-dev libutfcpp-dev libgloo-dev libpcre2-dev
+  libcpp-httplib-dev libbrotli-dev zlib1g-dev   # unmask serve's HTTP server (and the headers its flags need)
+  curl   # the server tests' raw SSE client
   fortunes time
   clang libclang-rt-14-dev   # the libFuzzer harnesses (scripts/dev/fuzz.sh)
 )
@@ -68,9 +70,10 @@ else
   # matplotlib draws metrics (scripts/plot_metrics.py, scripts/study_report.py);
   # the fixture generators that the suite reruns (tests/check_fixtures.sh) need
   # HF transformers, safetensors, sacrebleu and NLTK; the LM1B/OWT recipes
-  # (scripts/prepare_*.py, tested on local files) need HF datasets.
+  # (scripts/prepare_*.py, tested on local files) need HF datasets; the server
+  # tests (tests/serve_test.py) talk to `unmask serve` with the official openai client.
   "$VENV/bin/python" -c "import matplotlib" 2>/dev/null || "$VENV/bin/python" -m pip install -q matplotlib
-  "$VENV/bin/python" -c "import transformers, safetensors, sacrebleu, nltk, datasets, mauve, faiss, sklearn" 2>/dev/null ||
+  "$VENV/bin/python" -c "import transformers, safetensors, sacrebleu, nltk, datasets, mauve, faiss, sklearn, openai" 2>/dev/null ||
     "$VENV/bin/python" -m pip install -q "${FIXTURE_PACKAGES[@]}"
   UNMASK_PYTHON="$VENV/bin/python"
   TORCH_PREFIX="$("$VENV/bin/python" -c 'import torch; print(torch.utils.cmake_prefix_path)' 2>/dev/null)"

@@ -42,6 +42,7 @@ TARGETS="$core/tokenizer/sentencepiece_tokenizer.cpp.o $core/tokenizer/train.cpp
 TARGETS+=" $core/util/log.cpp.o $core/util/hash.cpp.o $core/util/corpus_reader.cpp.o $core/run/trainer_state.cpp.o"
 TARGETS+=" CMakeFiles/unmask.dir/src/cli/main.cpp.o CMakeFiles/unmask.dir/src/cli/tokenizer_cmd.cpp.o"
 TARGETS+=" CMakeFiles/unmask_torch.dir/src/distributed/process_group.cpp.o"
+TARGETS+=" CMakeFiles/unmask_serve.dir/src/serve/http_server.cpp.o"
 unshare -m --propagation private env STAGE="$stage" WORK="$WORK" ROOT="$ROOT" PY="$PY" TARGETS="$TARGETS" bash -euo pipefail -c '
   mount -t tmpfs tmpfs /usr/include
   tar -C "$STAGE" -cf - . | tar -C /usr/include -xf -

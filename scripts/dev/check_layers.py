@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Checks that every include goes down unmask's layers (docs/ARCHITECTURE.md):
 
-    cli > app > eval, train > sampling, interop > distributed > run > model
+    cli > serve > app > eval, train > sampling, interop > distributed > run > model
         > diffusion > data > tokenizer > config > util
 
 A file in src/ROOM/ or include/unmask/ROOM/ may include a room of a lower
@@ -14,7 +14,7 @@ import re
 import sys
 
 LAYERS = [["util"], ["config"], ["tokenizer"], ["data"], ["diffusion"], ["model"], ["run"], ["distributed"],
-          ["sampling", "interop"], ["eval", "train"], ["app"], ["cli"]]
+          ["sampling", "interop"], ["eval", "train"], ["app"], ["serve"], ["cli"]]
 RANK = {room: i for i, layer in enumerate(LAYERS) for room in layer}
 INCLUDE = re.compile(r'^\s*#\s*include\s+"unmask/([A-Za-z0-9_]+)(/|\.h)', re.M)
 

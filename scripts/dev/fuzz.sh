@@ -18,7 +18,8 @@
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 BUILD="${UNMASK_FUZZ_BUILD_DIR:-$ROOT/build-fuzz}"
-ALL=(config shard meta safetensors tokenizer_dir trainer_state manifest samples prompt_template corpus_jsonl bleu)
+ALL=(config shard meta safetensors tokenizer_dir trainer_state manifest samples prompt_template completion_request
+     corpus_jsonl bleu)
 CI_MODE=0
 if [[ "${1:-}" == "--ci" ]]; then CI_MODE=1; shift; fi
 SECONDS_EACH="${1:-$([[ $CI_MODE == 1 ]] && echo 10 || echo 60)}"; shift || true

@@ -22,6 +22,7 @@ GROUPS_SPEC=(
   "spdlog:libspdlog-dev,libspdlog1.10"
   "gtest:libgtest-dev"
   "openssl:libssl-dev,libssl3"
+  "httplib:libcpp-httplib-dev,libcpp-httplib0.11,libbrotli-dev,libbrotli1,zlib1g-dev,zlib1g"
   "utfcpp:libutfcpp-dev"
   "gloo:libgloo-dev"
   "pkgconf:pkgconf-bin,libpkgconf3"

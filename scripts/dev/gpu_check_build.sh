@@ -16,7 +16,7 @@ if ((DRY)); then
 else
   FORTUNES="$(P fortunes)/share/games/fortunes"
   # Debian's runtime libraries, for unmask processes only (never for the system's tools).
-  RUNTIME_LD="$(P sentencepiece)/$ARCH_LIB:$(P pcre2)/$ARCH_LIB:$(P fmt)/$ARCH_LIB:$(P spdlog)/$ARCH_LIB:$(P openssl)/$ARCH_LIB"
+  RUNTIME_LD="$(P sentencepiece)/$ARCH_LIB:$(P pcre2)/$ARCH_LIB:$(P fmt)/$ARCH_LIB:$(P spdlog)/$ARCH_LIB:$(P openssl)/$ARCH_LIB:$(P httplib)/$ARCH_LIB"
 fi
 with_libs() { LD_LIBRARY_PATH="$RUNTIME_LD${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" "$@"; }
 um() { with_libs timeout "$LIMIT" "$UNMASK" --log-level warn "$@"; }
@@ -52,6 +52,11 @@ unpack_bundle() {
   # sentencepiece and PCRE2 are found through pkg-config: point their .pc files at their prefixes.
   sed -i "s|^prefix=.*|prefix=$(P sentencepiece)|" "$(P sentencepiece)/$ARCH_LIB/pkgconfig/sentencepiece.pc"
   sed -i "s|^prefix=.*|prefix=$(P pcre2)|" "$(P pcre2)/$ARCH_LIB/pkgconfig/libpcre2-8.pc"
+  # cpp-httplib's .pc requires openssl, zlib and brotli's (for their flags): all point at their prefixes.
+  local pc
+  for pc in "$(P httplib)/$ARCH_LIB/pkgconfig/"*.pc "$(P openssl)/$ARCH_LIB/pkgconfig/"*.pc; do
+    sed -i -E "s#^(prefix|exec_prefix|libdir|includedir)=/usr#\1=${pc%/$ARCH_LIB/pkgconfig/*}#" "$pc"
+  done
   mkdir -p "$DEPS/bin"
   if command -v pkg-config >/dev/null; then
     ln -sf "$(command -v pkg-config)" "$DEPS/bin/pkg-config"
@@ -77,7 +82,7 @@ step_build() {
   # Multiarch OpenSSL headers and gloo's headers (included by c10d's ProcessGroupGloo.hpp)
   # sit in /usr/include on Debian; here they come after every -I and -isystem.
   CPLUS_INCLUDE_PATH="$(P openssl)/include/x86_64-linux-gnu:$(P gloo)/include${CPLUS_INCLUDE_PATH:+:$CPLUS_INCLUDE_PATH}"
-  PKG_CONFIG_LIBDIR="$(P sentencepiece)/$ARCH_LIB/pkgconfig:$(P pcre2)/$ARCH_LIB/pkgconfig"
+  PKG_CONFIG_LIBDIR="$(P sentencepiece)/$ARCH_LIB/pkgconfig:$(P pcre2)/$ARCH_LIB/pkgconfig:$(P httplib)/$ARCH_LIB/pkgconfig:$(P openssl)/$ARCH_LIB/pkgconfig"
   export CPLUS_INCLUDE_PATH PKG_CONFIG_LIBDIR PKG_CONFIG_PATH=""
   t0=$(date +%s)
   if [[ ! -f "$BUILD_DIR/build.ninja" ]]; then

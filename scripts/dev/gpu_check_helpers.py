@@ -155,9 +155,63 @@ def unpack_deb(deb, dest):
             f.seek(size + (size & 1), 1)
 
 
+def serve_probe(unmask, checkpoint, device, n):
+    """`unmask serve` on the device: N concurrent completions (staggered), the
+    same N one at a time, /metrics, then SIGTERM. Passes when every answer is
+    200, the batches grew past one row and the server exits 0; prints how many
+    concurrent texts equal their one-at-a-time texts (bitwise on the CPU; on
+    CUDA kernels chosen by shape may change a draw near a tie)."""
+    import concurrent.futures
+    import re
+    import signal
+    import subprocess
+    import time
+    import urllib.request
+    n = int(n)
+    proc = subprocess.Popen([unmask, "--log-level", "warn", "serve", "--checkpoint", checkpoint, "--port", "0",
+                             "--device", device, "--max-batch", str(max(16, n))], stdout=subprocess.PIPE, text=True)
+    try:
+        m = re.search(r"http://([\d.]+):(\d+) \(model (.+)\)", proc.stdout.readline() or "")
+        if not m:
+            print("the server did not start")
+            return 1
+        url, model = f"http://{m.group(1)}:{m.group(2)}", m.group(3)
+
+        def one(i):
+            body = json.dumps({"model": model, "prompt": "", "max_tokens": 48, "seed": i, "steps": 48}).encode()
+            req = urllib.request.Request(url + "/v1/completions", body, {"Content-Type": "application/json"})
+            with urllib.request.urlopen(req, timeout=120) as r:
+                return json.loads(r.read())["choices"][0]["text"]
+
+        t0 = time.monotonic()
+        with concurrent.futures.ThreadPoolExecutor(n) as pool:
+            futures = []
+            for i in range(n):
+                futures.append(pool.submit(one, i))
+                time.sleep(0.005)
+            together = [f.result() for f in futures]
+        wall = time.monotonic() - t0
+        alone = [one(i) for i in range(n)]
+        metrics = {}
+        for line in urllib.request.urlopen(url + "/metrics", timeout=30).read().decode().splitlines():
+            if line and not line.startswith("#"):
+                k, v = line.rsplit(" ", 1)
+                metrics[k] = float(v)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        code = proc.wait(timeout=60)
+    same = sum(a == b for a, b in zip(together, alone))
+    rows = metrics.get("unmask_batch_rows_max", 0)
+    print(f"{n} concurrent requests in {wall:.2f} s ({n * 48 / wall:.0f} tokens/s), largest batch {rows:.0f} rows, "
+          f"{metrics.get('unmask_network_calls_total', 0):.0f} forwards for "
+          f"{metrics.get('unmask_request_network_calls_total', 0):.0f} requests' calls; {same}/{n} texts equal "
+          f"one at a time; exit {code}")
+    return 0 if rows > 1 and code == 0 else 1
+
+
 COMMANDS = {"loss-falls": loss_falls, "resume-diff": resume_diff, "losses-close": losses_close, "same-ids": same_ids, "agreement": agreement,
             "tokens-per-s": tokens_per_s, "seconds-per-sample": seconds_per_sample, "field": field,
-            "unpack-deb": unpack_deb}
+            "unpack-deb": unpack_deb, "serve-probe": serve_probe}
 
 if __name__ == "__main__":
     if len(sys.argv) < 2 or sys.argv[1] not in COMMANDS:

@@ -22,6 +22,7 @@ void add_train_command(CLI::App& app);
 void add_sample_command(CLI::App& app);
 void add_eval_commands(CLI::App& app);
 void add_interop_commands(CLI::App& app);
+void add_serve_command(CLI::App& app);
 
 std::vector<std::filesystem::path> to_paths(const std::vector<std::string>& items);
 

@@ -26,6 +26,7 @@ int main(int argc, char** argv) {
   cli::add_train_command(app);
   cli::add_sample_command(app);
   cli::add_eval_commands(app);
+  cli::add_serve_command(app);
   cli::add_interop_commands(app);
   cli::add_config_commands(app);
 

@@ -15,12 +15,13 @@
 #include "unmask/app/interop.h"
 #include "unmask/app/sample.h"
 #include "unmask/app/train.h"
+#include "unmask/serve/server.h"
 
 namespace unmask::cli {
 
 // Bumped whenever a request struct or this table changes: a module from
 // another build is refused instead of misread.
-inline constexpr std::uint32_t kTorchCommandsAbi = 6;
+inline constexpr std::uint32_t kTorchCommandsAbi = 7;
 
 struct TorchCommands {
   std::uint32_t abi;
@@ -33,6 +34,7 @@ struct TorchCommands {
   nlohmann::ordered_json (*import_hf)(const ImportHfRequest&);
   nlohmann::ordered_json (*export_hf)(const ExportHfRequest&);
   nlohmann::ordered_json (*eval_mauve)(const EvalMauveRequest&);
+  int (*serve)(const ServeRequest&);
 };
 
 // The module's table, loading it on the first call: UNMASK_TORCH_MODULE if

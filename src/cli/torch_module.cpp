@@ -9,6 +9,7 @@ extern "C" __attribute__((visibility("default"))) const unmask::cli::TorchComman
       unmask::cli::kTorchCommandsAbi, unmask::run_training,     unmask::run_sampling,  unmask::run_eval_ppl,
       unmask::run_eval_gen_ppl,       unmask::run_eval_all,     unmask::eval_markdown,
       unmask::run_import_hf,          unmask::run_export_hf,    unmask::run_eval_mauve,
+      unmask::run_server,
   };
   return &table;
 }

@@ -93,7 +93,7 @@ void autoregressive(BackboneImpl& model, const SpecialTokens& special, const Sam
   }
 }
 
-void validate(const SampleRequest& r, bool causal, bool blocks) {
+void validate(const SampleRequest& r, bool causal, bool blocks, std::int64_t mask) {
   const SamplerSpec& spec = sampler_spec(r.sampler);
   if (r.confidence != "maxprob" && r.confidence != "margin" && r.confidence != "entropy")
     throw Error("unknown confidence '" + r.confidence + "' (valid: maxprob, margin, entropy)");
@@ -149,7 +149,9 @@ void validate(const SampleRequest& r, bool causal, bool blocks) {
   if (r.block_size < 1) throw Error("the semi_ar block size must be at least 1");
   for (std::int64_t i = 0; i < std::max<std::int64_t>(1, static_cast<std::int64_t>(r.prompts.size())); ++i) {
     const auto& prompt = prompt_of(r, i);
-    if (static_cast<std::int64_t>(prompt.size()) + 2 > r.length)
+    // A template with [MASK:n] spans may fill the canvas: its spans are what is generated.
+    const bool spans = std::find(prompt.begin(), prompt.end(), mask) != prompt.end();
+    if (static_cast<std::int64_t>(prompt.size()) + (spans ? 1 : 2) > r.length)
       throw Error("a prompt of " + std::to_string(prompt.size()) + " tokens does not fit in length " +
                   std::to_string(r.length) + " (BOS + prompt + at least one token; use a larger --length)");
   }
@@ -161,15 +163,24 @@ void validate(const SampleRequest& r, bool causal, bool blocks) {
 
 }  // namespace
 
-SampleResult run_sampler(BackboneImpl& model, const Objective& objective, const SpecialTokens& special,
-                         const SampleRequest& request) {
-  validate(request, objective.causal(), objective.block_size() > 0);
+void check_sample_request(const SampleRequest& request, const Objective& objective, const SpecialTokens& special) {
+  validate(request, objective.causal(), objective.block_size() > 0, special.mask);
   const SamplerSpec& spec = sampler_spec(request.sampler);
   if (objective.block_size() > 0 && !spec.has(kInBlocks))
     throw Error("a bd3lm checkpoint samples block by block with " + sampler_list(kInBlocks, ", ") +
                 " inside each block (got --sampler " + spec.name + ")");
   if (objective.block_size() > 0 && request.cuda_graph)
     throw Error("--cuda-graph does not apply to a bd3lm checkpoint: its calls change shape as the KV cache grows");
+}
+
+bool uses_network_hook(const SampleRequest& request, const Objective& objective) {
+  return !objective.causal() && objective.block_size() == 0 && request.cache == "none" && !request.cuda_graph;
+}
+
+SampleResult run_sampler(BackboneImpl& model, const Objective& objective, const SpecialTokens& special,
+                         const SampleRequest& request) {
+  check_sample_request(request, objective, special);
+  const SamplerSpec& spec = sampler_spec(request.sampler);
   torch::NoGradGuard no_grad;
   const torch::Device device = model.parameters().front().device();
   if (request.cuda_graph && !device.is_cuda()) throw Error("CUDA-graph capture needs the model on a CUDA device");
@@ -220,8 +231,9 @@ SampleResult run_sampler(BackboneImpl& model, const Objective& objective, const 
   const NoiseSchedule& schedule = objective.schedule() ? *objective.schedule() : *linear;
 
   // The network: (N, L) canvas and (N) times → (N, L, V) log p(x0 | x_t).
-  auto forward = [&model, &special, &out](const at::Tensor& xt, const at::Tensor& cond) {
+  auto forward = [&model, &special, &out, &request](const at::Tensor& xt, const at::Tensor& cond) {
     out.positions_computed += xt.size(1);
+    if (request.network) return request.network(xt, cond);
     return log_probs_without_mask(model.forward(xt, cond, at::Tensor()), special.mask);
   };
   // --cuda-graph: a strategy whose step is one fixed sequence of device

@@ -67,6 +67,12 @@ struct SampleRequest {
   bool autocast_bf16 = false;         // bf16 autocast for the network (CUDA)
   // Called with the canvas (N, length so far) after every step (--show-steps, tests).
   std::function<void(const at::Tensor&)> on_step;
+  // The denoiser call of the whole-canvas strategies and semi_ar without a
+  // cache: (N, L) canvas and its (N, …) time condition → (N, L, V) float32
+  // log-probabilities, [MASK] excluded. Unset: the model itself. `unmask
+  // serve` merges the calls of concurrent requests into one batch through it
+  // (serve/batcher.h); it may throw to cancel the request.
+  std::function<at::Tensor(const at::Tensor&, const at::Tensor&)> network;
 };
 
 struct SampleResult {
@@ -84,6 +90,13 @@ struct SampleResult {
 };
 
 // Error for bad requests (a sampler that cannot run here, steps < 1, prompt too long, ...).
+void check_sample_request(const SampleRequest& request, const Objective& objective, const SpecialTokens& special);
+// Whether the request's network calls all go through `request.network`
+// (the whole-canvas strategies and semi_ar without a cache, on a bert/dit
+// diffusion model); ar and bd3lm models and --cache keep KV caches and call
+// the model directly.
+bool uses_network_hook(const SampleRequest& request, const Objective& objective);
+// Runs `check_sample_request`, then denoises.
 SampleResult run_sampler(BackboneImpl& model, const Objective& objective, const SpecialTokens& special,
                          const SampleRequest& request);
 

@@ -35,7 +35,10 @@ AREA = {
     "Sampler": "sampling", "SpindleSampling": "sampling", "EvalPpl": "evaluation", "EvalGenPpl": "evaluation",
     "EvalAll": "evaluation", "EvalBleu": "evaluation", "BleuErrors": "BLEU", "Schedule": "diffusion config",
     "TrainerState": "checkpoints", "RowSampler": "checkpoints", "PromptTemplate": "sampling",
+    "CompletionRequest": "serve (HTTP)",
 }
+# Suites whose errors are HTTP answers of `unmask serve`, not exit statuses.
+HTTP_STATUS = {"CompletionRequest": "HTTP 400 (`ApiError`)"}
 
 
 def pinned(path):
@@ -74,7 +77,7 @@ def table():
             seen.add((suite, message))
             # Integration tests run the binary: errors in the work exit 1. Unit tests
             # throw unmask::Error, which the CLI turns into exit 1 as well.
-            status = "1" if "integration" in rel else "1 (as `unmask::Error`)"
+            status = HTTP_STATUS.get(suite, "1" if "integration" in rel else "1 (as `unmask::Error`)")
             rows.append((AREA.get(suite, suite), message, status, f"`{suite}.{name}`"))
     rows.sort(key=lambda r: r[0])
     out = [f"{len(rows)} cases, each pinned by a test.", "",

@@ -4,6 +4,7 @@ parameters, training FLOPs per token, tokens/s at a stated MFU, and the largest
 batch that fits, from an explicit memory model. Standard library only.
 
     python3 scripts/dev/gpu_budget.py                  # the table of docs/GPU.md
+    python3 scripts/dev/gpu_budget.py sample           # the largest N × L for sampling
     python3 scripts/dev/gpu_budget.py model --hidden 768 --layers 12 --heads 12 \
         --cond-dim 128 --vocab 50258 --length 1024 [--batch 16]   # one JSON line
 
@@ -78,6 +79,34 @@ def max_batch(size, length, memory):
     return max(0, int(free // (length * activation_bytes_per_token(**size))))
 
 
+# Sampling (docs/GPU.md, "Sampling memory"): the weights in fp32 and their
+# bf16 autocast copies (6 bytes per parameter), and per canvas position at most
+# three bf16 logits rows (3 · 2 · V bytes: the logits becoming float32
+# log-probabilities, then the log-probabilities plus the chunked draws;
+# tests/unit/step_memory_test.cpp). The network's body needs far less per
+# position (about 40 · hidden bytes, one layer at a time) and is not alive
+# with the logits.
+SAMPLE_WEIGHT_BYTES = 6
+SAMPLE_LOGITS_UNITS = 3
+
+
+def sample_positions(size, memory):
+    free = USABLE * memory - SAMPLE_WEIGHT_BYTES * dit_params(**size) - OVERHEAD
+    per_position = max(SAMPLE_LOGITS_UNITS * 2 * size["vocab"], 40 * size["hidden"])
+    return max(0, int(free // per_position))
+
+
+def sample_table():
+    print(f"Sampling memory = {SAMPLE_WEIGHT_BYTES}·P + {OVERHEAD // GiB} GiB + N·L·{SAMPLE_LOGITS_UNITS}·2·V bytes "
+          f"within {USABLE:.0%} of the device.\n")
+    print("| model | GPU | positions N·L | largest N at L = 128 | at L = 1024 |")
+    print("|---|---|---:|---:|---:|")
+    for name, size in SIZES.items():
+        for gpu, (_, memory, _) in GPUS.items():
+            n = sample_positions(size, memory)
+            print(f"| {name} ({size['hidden']}×{size['layers']}) | {gpu} | {n:,} | {n // 128:,} | {n // 1024:,} |")
+
+
 def table(mfu):
     print(f"Model FLOPs per token = 6·N_matmul + 12·layers·hidden·L; tokens/s at {mfu:.0%} MFU; "
           f"memory = {STATE_BYTES_PER_PARAM}·P + {OVERHEAD // GiB} GiB + B·L·({ACT_PER_LAYER}·hidden·layers + "
@@ -104,6 +133,7 @@ def main():
     sub = ap.add_subparsers(dest="command")
     t = sub.add_parser("table", help="the budget table of docs/GPU.md")
     t.add_argument("--mfu", type=float, default=0.40)
+    sub.add_parser("sample", help="the sampling memory table of docs/GPU.md")
     m = sub.add_parser("model", help="one model's numbers as JSON")
     for key in ("hidden", "layers", "heads", "cond-dim", "vocab", "length"):
         m.add_argument(f"--{key}", type=int, required=True)
@@ -116,6 +146,8 @@ def main():
         print(json.dumps({"params": dit_params(**size), "matmul_params": matmul_params(**size),
                           "flops_per_token": flops_per_token(length=args.length, **size),
                           "memory_bytes": memory_bytes(size, args.batch, args.length)}))
+    elif args.command == "sample":
+        sample_table()
     else:
         table(getattr(args, "mfu", 0.40))
 

@@ -3,6 +3,7 @@
 
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <limits>
 
 namespace unmask {
@@ -32,6 +33,21 @@ at::Tensor log_probs_without_mask(const at::Tensor& logits, std::int64_t mask_id
   const at::Tensor is_mask = torch::arange(l.size(-1), l.options().dtype(torch::kLong)) == mask_id;  // (V)
   l = l.masked_fill(is_mask, -std::numeric_limits<float>::infinity());
   return torch::log_softmax(l, -1);
+}
+
+at::Tensor log_probs_without_mask_consuming(at::Tensor&& logits, std::int64_t mask_id) {
+  at::Tensor l = logits.to(torch::kFloat32);  // (B, L, V): a copy of bf16 logits, the same tensor for float32
+  logits = at::Tensor();                      // the bf16 logits go now (the caller passed its only reference)
+  if (!l.is_contiguous()) l = l.contiguous();
+  l.select(-1, mask_id).fill_(-std::numeric_limits<float>::infinity());
+  const std::int64_t V = l.size(-1);
+  at::Tensor rows = l.view({-1, V});           // (B·L, V)
+  const std::int64_t n = rows.size(0), chunk = std::max<std::int64_t>(1, (n + 7) / 8);
+  for (std::int64_t begin = 0; begin < n; begin += chunk) {
+    at::Tensor part = rows.narrow(0, begin, std::min(chunk, n - begin));
+    part.copy_(torch::log_softmax(part, -1));  // the kernel is per row: the values of a whole-tensor call
+  }
+  return l;
 }
 
 at::Tensor token_nll(const at::Tensor& log_probs, const at::Tensor& x0) {

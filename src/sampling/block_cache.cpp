@@ -35,16 +35,16 @@ at::Tensor BlockCache::operator()(const at::Tensor& x, const at::Tensor& t) {
   ++calls_;
   if (full) {  // one pass over the whole canvas that keeps every position's keys and values
     cache_.reset(model_.options().model.layers);
-    lp_ = log_probs_without_mask(model_.forward_cached(x, cond, cache_, /*store=*/true, /*causal_within=*/false),
+    lp_ = log_probs_without_mask_consuming(model_.forward_cached(x, cond, cache_, /*store=*/true, /*causal_within=*/false),
                                  mask_);  // (N, W, V)
     cache_.drop(begin_, dual_ ? end_ : width);
     out_.positions_computed += width;
     return lp_;
   }
   const std::int64_t n = (dual_ ? end_ : width) - begin_;  // the positions recomputed
-  const at::Tensor part = model_.forward_cached(x.narrow(1, begin_, n), cond, cache_, /*store=*/false,
-                                                /*causal_within=*/false);  // (N, n, V)
-  lp_.narrow(1, begin_, n).copy_(log_probs_without_mask(part, mask_));
+  at::Tensor part = model_.forward_cached(x.narrow(1, begin_, n), cond, cache_, /*store=*/false,
+                                          /*causal_within=*/false);  // (N, n, V)
+  lp_.narrow(1, begin_, n).copy_(log_probs_without_mask_consuming(std::move(part), mask_));
   out_.positions_computed += n;
   return lp_;
 }

@@ -48,7 +48,7 @@ void block_diffusion(BackboneImpl& model, Denoiser& d, at::Tensor& x, std::int64
                      .narrow(1, begin - w0, block_size);
         d.out.positions_computed += 2 * window.size(1);  // x_t ⊕ x_0
       }
-      return log_probs_without_mask(logits, mask);
+      return log_probs_without_mask_consuming(std::move(logits), mask);
     };
     d.notify = [&](const at::Tensor& block) {
       x.narrow(1, begin, block_size).copy_(block);

@@ -12,6 +12,10 @@
 
 #include <ATen/core/Tensor.h>
 
+#include <cstdint>
+#include <functional>
+#include <vector>
+
 namespace unmask::sampling {
 
 class Positions {
@@ -22,6 +26,15 @@ class Positions {
   at::Tensor rows(const at::Tensor& t) const;
   // `into` (N, L) with `values` (R, as from `rows`) at the positions; a new tensor.
   at::Tensor put(const at::Tensor& values, const at::Tensor& into) const;
+  // R, the rows at the positions (dense: N·L).
+  std::int64_t count() const;
+  // f(rows, first, n) over the positions' rows of `t` (N, L, ...) in chunks
+  // of at most `chunk` rows (rows: (n, ...), rows first … first + n − 1 of
+  // `rows(t)`) → each of f's results concatenated along dim 0, as if f had
+  // run on all R rows at once. Bounds the memory of a step's draws: only one
+  // chunk's rows (gathered: copied) and temporaries live at a time.
+  using RowsFn = std::function<std::vector<at::Tensor>(const at::Tensor& rows, std::int64_t first, std::int64_t n)>;
+  std::vector<at::Tensor> map_rows(const at::Tensor& t, std::int64_t chunk, const RowsFn& f) const;
 
  private:
   at::Tensor which_;  // (N, L) bool

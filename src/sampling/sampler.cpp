@@ -234,7 +234,7 @@ SampleResult run_sampler(BackboneImpl& model, const Objective& objective, const 
   auto forward = [&model, &special, &out, &request](const at::Tensor& xt, const at::Tensor& cond) {
     out.positions_computed += xt.size(1);
     if (request.network) return request.network(xt, cond);
-    return log_probs_without_mask(model.forward(xt, cond, at::Tensor()), special.mask);
+    return log_probs_without_mask_consuming(model.forward(xt, cond, at::Tensor()), special.mask);
   };
   // --cuda-graph: a strategy whose step is one fixed sequence of device
   // operations replays the whole step; the others (cached, semi_ar) replay
@@ -248,6 +248,7 @@ SampleResult run_sampler(BackboneImpl& model, const Objective& objective, const 
   d.graph_steps = whole_steps;
   d.time_independent = model.options().model.time_conditioning == "none";
   d.context = r.context;
+  d.draw_floor = sampling::min_draw_budget(device);
   d.network = [&](const at::Tensor& xt, const at::Tensor& t) {
     const at::Tensor cond = objective.time_condition(t).to(device);
     return graphed ? (*graphed)({xt, cond})[0] : forward(xt, cond);

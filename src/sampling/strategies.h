@@ -9,6 +9,7 @@
 #include <ATen/record_function.h>
 
 #include <chrono>
+#include <algorithm>
 #include <cmath>
 #include <functional>
 #include <vector>
@@ -18,6 +19,7 @@
 #include "unmask/sampling/counter_rng.h"
 #include "unmask/sampling/sampler.h"
 #include "unmask/sampling/token_picker.h"
+#include "positions.h"
 
 namespace unmask::sampling {
 
@@ -45,6 +47,7 @@ struct Denoiser {
   bool time_independent = false; // the network ignores t (model.time_conditioning=none): `cached` may reuse calls
   std::int64_t context = 0;      // positions the model sees at once (semi_ar's window)
   BlockCache* block_cache = nullptr;  // --cache prefix|dual: semi_ar's blocks call the network through it
+  std::int64_t draw_floor = std::int64_t{16} << 20;  // the draws' budget never goes below it (min_draw_budget)
   // (N, L) canvas, (N) times in [0, 1] (one for all: (1)) → (N, L, V) float32 log p_θ(x0 | x_t), [MASK] excluded.
   std::function<at::Tensor(const at::Tensor&, const at::Tensor&)> network = nullptr;
   // Called with the canvas after every step.
@@ -63,6 +66,18 @@ struct Denoiser {
   }
   // Whether step n checks for termination (a host read-back).
   bool check_at(std::int64_t n) const { return n % check_every == 0; }
+
+  // Rows per chunk of a step's draws from lp (N, L, V), when an element of a
+  // chunk needs `bytes` of temporaries (TokenPicker::bytes_per_element, plus
+  // the gathered copy): the draws hold at most request.draw_budget, by
+  // default one bf16 logits tensor, so that a step's peak stays within three
+  // (the float32 lp is two). Positions::map_rows runs the chunks.
+  std::int64_t chunk_rows(const at::Tensor& lp, std::int64_t bytes) const {
+    const std::int64_t V = lp.size(-1);
+    const std::int64_t budget =
+        request.draw_budget > 0 ? request.draw_budget : std::max<std::int64_t>(lp.numel() * 2, draw_floor);
+    return std::max<std::int64_t>(1, budget / (V * (bytes + 4)));  // + 4: the rows' gathered float32 copy
+  }
 
   at::Tensor log_probs(const at::Tensor& x, const at::Tensor& t) {
     ++out.network_calls;
@@ -90,6 +105,17 @@ inline at::Tensor open_positions(const at::Tensor& x, std::int64_t mask, const a
   const at::Tensor masked = x == mask;
   return active.defined() ? masked.logical_and(active.unsqueeze(0)) : masked;
 }
+
+// The smallest budget for a step's draws on `device`: 16 MiB on the CPU
+// (chunks cost nothing there); on CUDA a quarter of the free device memory,
+// at most 1 GiB, so that small canvases draw in one chunk (few kernel
+// launches) while large ones keep the three-logits bound. Read once per
+// request, before the loop.
+std::int64_t min_draw_budget(const at::Device& device);
+
+// Tokens drawn by d.picker at the positions `at` from lp (N, L, V) with
+// uniforms u (N, L) → (R) int64, in chunks of rows (Denoiser::chunk_rows).
+at::Tensor draw_at(const Denoiser& d, const Positions& at, const at::Tensor& lp, const at::Tensor& u);
 
 // α(t) of a token-independent schedule as a host number (α(0) = 1).
 double alpha_at(const NoiseSchedule& schedule, double t);

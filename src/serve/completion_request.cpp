@@ -25,13 +25,11 @@ std::string type_name(const json& v) {
 
 std::int64_t integer(const json& v, const std::string& field, std::int64_t lo, std::int64_t hi) {
   if (!v.is_number_integer()) bad(field, "'" + field + "' must be an integer, got " + type_name(v));
-  if (v.is_number_unsigned() && v.get<std::uint64_t>() > static_cast<std::uint64_t>(hi))
-    bad(field, "'" + field + "' must be at most " + std::to_string(hi));
-  const auto x = v.get<std::int64_t>();
-  if (x < lo || x > hi)
-    bad(field, "'" + field + "' must lie in [" + std::to_string(lo) + ", " + std::to_string(hi) + "], got " +
-                   std::to_string(x));
-  return x;
+  const bool above = v.is_number_unsigned() ? v.get<std::uint64_t>() > static_cast<std::uint64_t>(hi)
+                                            : v.get<std::int64_t>() > hi;
+  if (above || (!v.is_number_unsigned() && v.get<std::int64_t>() < lo))
+    bad(field, "'" + field + "' must lie in [" + std::to_string(lo) + ", " + std::to_string(hi) + "], got " + v.dump());
+  return v.get<std::int64_t>();
 }
 
 double number(const json& v, const std::string& field, double lo, double hi, bool open_lo = false) {

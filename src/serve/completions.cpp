@@ -111,7 +111,7 @@ Completions::Completions(SamplingSession& session, Metrics& metrics, Completions
       [this, &m, bf16, mask](const at::Tensor& x, const at::Tensor& cond) {  // (B, L), (B, …) → (B, L, V)
         std::lock_guard<std::mutex> lock(model_mu_);
         const AutocastGuard autocast(m.device.type(), bf16 && m.device.is_cuda());
-        return log_probs_without_mask(m.model->forward(x, cond, at::Tensor()), mask);
+        return log_probs_without_mask_consuming(m.model->forward(x, cond, at::Tensor()), mask);
       },
       options_.max_batch, options_.gather,
       [this](std::int64_t rows, std::int64_t calls) { metrics_.batch(rows, calls); });

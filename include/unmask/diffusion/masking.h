@@ -24,6 +24,14 @@ std::pair<at::Tensor, at::Tensor> mask_tokens(const at::Tensor& x0, const at::Te
 // log p_θ(· | x_t) with the [MASK] logit set to −∞ (zero-masking), float32. (B, L, V)
 at::Tensor log_probs_without_mask(const at::Tensor& logits, std::int64_t mask_id);
 
+// The same for a sampler's fresh logits, which it consumes: the float32 copy
+// is made (bf16) or the logits reused (float32), the bf16 logits are let go,
+// then the [MASK] column and the log-softmax are done in place, an eighth of
+// the rows at a time. Peak: the logits plus one float32 (B, L, V), i.e. three
+// bf16 logits tensors (docs/GPU.md). Bitwise the same values as
+// log_probs_without_mask. (B, L, V) → (B, L, V) float32
+at::Tensor log_probs_without_mask_consuming(at::Tensor&& logits, std::int64_t mask_id);
+
 // −log p(x0) per position from log-probabilities (B, L, V) → (B, L).
 at::Tensor token_nll(const at::Tensor& log_probs, const at::Tensor& x0);
 

@@ -65,6 +65,10 @@ struct SampleRequest {
   std::int64_t cache_refresh = 0;     // --cache prefix|dual: calls between full passes inside a block (0: the
                                       // block's first call only; 1: every call, which equals --cache none)
   bool autocast_bf16 = false;         // bf16 autocast for the network (CUDA)
+  std::int64_t draw_budget = 0;       // bytes a step's draws may hold beyond the log-probabilities: rows are
+                                      // drawn in chunks that fit (0: one bf16 logits tensor of the step,
+                                      // N·L·V·2 bytes, at least 16 MiB on the CPU and on CUDA a quarter of the
+                                      // free memory up to 1 GiB; docs/GPU.md); the tokens never depend on it
   // Called with the canvas (N, length so far) after every step (--show-steps, tests).
   std::function<void(const at::Tensor&)> on_step;
   // The denoiser call of the whole-canvas strategies and semi_ar without a

@@ -48,6 +48,11 @@ class TokenPicker {
   const PickerOptions& options() const { return options_; }
   // Temperature 1, no top-k, no top-p: log_probs would only renormalise.
   bool identity() const { return options_.temperature == 1.0 && options_.top_k == 0 && options_.top_p >= 1.0; }
+  // Bytes of temporaries per element of the rows (R, V) a draw may hold at
+  // once (an upper bound; the samplers size their chunks of rows by it):
+  // the float64 filtering (temperature, top-k, top-p: copies, a sort and its
+  // order, cumulative masses) or the float32 probabilities of a plain draw.
+  std::int64_t bytes_per_element() const;
 
  private:
   PickerOptions options_;

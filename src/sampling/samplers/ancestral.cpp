@@ -8,7 +8,6 @@
 #include <cmath>
 #include <vector>
 
-#include "../positions.h"
 #include "../step_runner.h"
 #include "../strategies.h"
 
@@ -46,10 +45,15 @@ at::Tensor reveal_probability(const Denoiser& d, const at::Tensor& x, const at::
 at::Tensor reverse_step_draw(const Denoiser& d, const at::Tensor& lp, const at::Tensor& masked, const at::Tensor& reveal,
                              const at::Tensor& u, const at::Tensor& x) {
   const Positions at(masked, d.dense);
-  const at::Tensor r = at.rows(reveal).unsqueeze(1);                    // (M, 1) float64
-  at::Tensor joint = at.rows(lp).to(torch::kFloat64) + torch::log(r);   // (M, V)
-  joint.narrow(1, d.special.mask, 1).copy_(torch::log1p(-r));
-  return at.put(d.picker.draw(joint, at.rows(u)), x);
+  const at::Tensor r_rows = at.rows(reveal), u_rows = at.rows(u);  // (M) float64
+  const std::int64_t chunk = d.chunk_rows(lp, d.picker.bytes_per_element() + 24);  // + the float64 joint
+  const at::Tensor drawn = at.map_rows(lp, chunk, [&](const at::Tensor& rows, std::int64_t first, std::int64_t n) {
+    const at::Tensor r = r_rows.narrow(0, first, n).unsqueeze(1);     // (n, 1)
+    at::Tensor joint = rows.to(torch::kFloat64) + torch::log(r);      // (n, V)
+    joint.narrow(1, d.special.mask, 1).copy_(torch::log1p(-r));
+    return std::vector<at::Tensor>{d.picker.draw(joint, u_rows.narrow(0, first, n))};
+  })[0];
+  return at.put(drawn, x);
 }
 
 }  // namespace
@@ -87,7 +91,7 @@ void ancestral_steps(Denoiser& d, at::Tensor& x, const at::Tensor& active, std::
     const at::Tensor u_token = u.narrow(1, length, length);  // (N, L)
     if (d.request.filter == "reverse") return reverse_step_draw(d, lp, masked, reveal, u_token, xn);
     const Positions at(masked.logical_and(u.narrow(1, 0, length) < reveal), d.dense);
-    return at.put(d.picker.draw(at.rows(lp), at.rows(u_token)), xn);
+    return at.put(draw_at(d, at, lp, u_token), xn);
   };
   StepRunner step(d, [&](const std::vector<at::Tensor>& in) {  // canvas, index → canvas
     return std::vector<at::Tensor>{update(in[0], d.log_probs(in[0], time_of.index_select(0, in[1])), in[1])};

@@ -8,7 +8,6 @@
 #include <cmath>
 #include <vector>
 
-#include "../positions.h"
 #include "../step_runner.h"
 #include "../strategies.h"
 #include "unmask/util/error.h"
@@ -50,23 +49,28 @@ void confidence_steps(Denoiser& d, at::Tensor& x, const at::Tensor& active, std:
         (r.remask ? totals : still_masked.sum(1, false, torch::kFloat64)) - remaining;
     // Only the candidate positions are scored and drawn (C rows).
     const Positions at(candidates, d.dense);
-    // (C, V) filtered log-probabilities (float64), or the network's own when there is nothing to filter
-    const at::Tensor filtered = d.picker.identity() ? at.rows(lp) : d.picker.log_probs(at.rows(lp));
-    const at::Tensor drawn =  // (C): drawn from the same filtered distribution
-        d.picker.draw_filtered(filtered, at.rows(d.uniform(sites, n, length)));
-    const at::Tensor current = at.rows(xn);                                              // (C)
-    const at::Tensor tokens = torch::where(current == d.special.mask, drawn, current);  // revealed tokens keep their value
-    at::Tensor score;                                                                    // (C)
-    if (r.confidence == "margin") {
-      const at::Tensor top2 = std::get<0>(filtered.exp().topk(2, -1));
-      score = top2.select(1, 0) - top2.select(1, 1);
-    } else if (r.confidence == "entropy") {
-      const at::Tensor p = filtered.exp();
-      score = (p * filtered).nan_to_num(0.0).sum(-1);  // −H (0 · log 0 = 0)
-    } else {
-      score = filtered.gather(-1, tokens.unsqueeze(-1)).squeeze(-1);  // log p of the (drawn or kept) token
-    }
-    score = score.to(torch::kFloat64);
+    const at::Tensor u_rows = at.rows(d.uniform(sites, n, length)), current = at.rows(xn);  // (C), (C)
+    const std::int64_t chunk = d.chunk_rows(lp, d.picker.bytes_per_element() + 24);       // + the scores' exp
+    const std::vector<at::Tensor> drawn = at.map_rows(lp, chunk, [&](const at::Tensor& rows, std::int64_t first,
+                                                                     std::int64_t count) {
+      // (c, V) filtered log-probabilities (float64), or the network's own when there is nothing to filter
+      const at::Tensor filtered = d.picker.identity() ? rows : d.picker.log_probs(rows);
+      const at::Tensor mine = current.narrow(0, first, count);                   // (c)
+      const at::Tensor tokens = torch::where(mine == d.special.mask,             // revealed tokens keep their value
+                                             d.picker.draw_filtered(filtered, u_rows.narrow(0, first, count)), mine);
+      at::Tensor score;                                                          // (c)
+      if (r.confidence == "margin") {
+        const at::Tensor top2 = std::get<0>(filtered.exp().topk(2, -1));
+        score = top2.select(1, 0) - top2.select(1, 1);
+      } else if (r.confidence == "entropy") {
+        const at::Tensor p = filtered.exp();
+        score = (p * filtered).nan_to_num(0.0).sum(-1);  // −H (0 · log 0 = 0)
+      } else {
+        score = filtered.gather(-1, tokens.unsqueeze(-1)).squeeze(-1);  // log p of the (drawn or kept) token
+      }
+      return std::vector<at::Tensor>{tokens, score.to(torch::kFloat64)};
+    });
+    const at::Tensor &tokens = drawn[0], &score = drawn[1];  // (C), (C)
     // Rank of every position by score within its row (non-candidates last).
     const at::Tensor scores = at.put(score, torch::full({n_rows, length}, -INFINITY, f64));       // (N, L)
     const at::Tensor order = std::get<1>(scores.sort(/*stable=*/true, 1, /*descending=*/true));  // (N, L)
@@ -109,9 +113,16 @@ void parallel_steps(Denoiser& d, at::Tensor& x, const at::Tensor& active) {
     const at::Tensor t = candidates.sum(1, false, torch::kFloat64) / totals;        // (N) masked fraction
     const at::Tensor lp = d.log_probs(xn, t);
     const Positions at(candidates, d.dense);
-    const at::Tensor filtered = d.picker.identity() ? at.rows(lp) : d.picker.log_probs(at.rows(lp));  // (C, V)
-    const at::Tensor tokens = d.picker.draw_filtered(filtered, at.rows(d.uniform(sites, n, length)));  // (C)
-    const at::Tensor c = filtered.gather(-1, tokens.unsqueeze(-1)).squeeze(-1).to(torch::kFloat64).exp();  // (C) p(x̂)
+    const at::Tensor u_rows = at.rows(d.uniform(sites, n, length));  // (C)
+    const std::vector<at::Tensor> drawn = at.map_rows(
+        lp, d.chunk_rows(lp, d.picker.bytes_per_element()),
+        [&](const at::Tensor& rows, std::int64_t first, std::int64_t count) {
+          const at::Tensor filtered = d.picker.identity() ? rows : d.picker.log_probs(rows);    // (c, V)
+          const at::Tensor tokens = d.picker.draw_filtered(filtered, u_rows.narrow(0, first, count));  // (c)
+          return std::vector<at::Tensor>{
+              tokens, filtered.gather(-1, tokens.unsqueeze(-1)).squeeze(-1).to(torch::kFloat64).exp()};  // p(x̂)
+        });
+    const at::Tensor &tokens = drawn[0], &c = drawn[1];  // (C), (C)
     const at::Tensor scores = at.put(c, torch::full({n_rows, length}, -INFINITY, f64));        // (N, L)
     const auto [sorted, order] = scores.sort(/*stable=*/true, 1, /*descending=*/true);         // (N, L)
     const at::Tensor rank = torch::empty_like(order).scatter_(1, order, position);             // (N, L) 0 = most confident

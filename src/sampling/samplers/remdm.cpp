@@ -23,7 +23,6 @@
 #include <algorithm>
 #include <vector>
 
-#include "../positions.h"
 #include "../step_runner.h"
 #include "../strategies.h"
 #include "unmask/util/error.h"
@@ -88,12 +87,19 @@ void remdm_steps(Denoiser& d, at::Tensor& x, std::int64_t steps) {
     const at::Tensor revealed = masked.logical_and(u_decide < reveal_of.index_select(0, n).expand(xn.sizes()));
     const at::Tensor remasked = decoded.logical_and(u_decide < sigma_now);
     const Positions at(revealed, d.dense);
-    const at::Tensor drawn = d.picker.draw(at.rows(lp), at.rows(u_token));                     // (R)
-    at::Tensor next = at.put(drawn, xn).masked_fill(remasked, mask);                            // (N, L)
+    const at::Tensor u_rows = at.rows(u_token);  // (R)
+    // The drawn tokens, and ψ: the model's probability of each (conf's scores).
+    const std::vector<at::Tensor> drawn = at.map_rows(
+        lp, d.chunk_rows(lp, d.picker.bytes_per_element()),
+        [&](const at::Tensor& rows, std::int64_t first, std::int64_t count) {
+          const at::Tensor tokens = d.picker.draw(rows, u_rows.narrow(0, first, count));  // (c)
+          if (!conf) return std::vector<at::Tensor>{tokens};
+          return std::vector<at::Tensor>{
+              tokens, rows.gather(-1, tokens.unsqueeze(-1)).squeeze(-1).to(torch::kFloat64).exp()};
+        });
+    at::Tensor next = at.put(drawn[0], xn).masked_fill(remasked, mask);  // (N, L)
     if (!conf) return std::vector<at::Tensor>{next};
-    // ψ: the model's probability of each token revealed now (conf's scores).
-    const at::Tensor p = at.rows(lp).gather(-1, drawn.unsqueeze(-1)).squeeze(-1).to(torch::kFloat64).exp();
-    return std::vector<at::Tensor>{next, at.put(p, psi)};
+    return std::vector<at::Tensor>{next, at.put(drawn[1], psi)};
   };
   // State: the canvas, and for conf ψ (N, L) float64; the step's index last.
   StepRunner step(d, [&](const std::vector<at::Tensor>& in) {

@@ -11,12 +11,18 @@
 
 #include "test_util.h"
 #include "torch_test_util.h"
+#include "unmask/diffusion/masking.h"
 #include "unmask/diffusion/objective.h"
 #include "unmask/sampling/sampler.h"
 #include "unmask/train/trainer.h"
 #include "unmask/util/autocast.h"
 #include "unmask/util/error.h"
 #include "unmask/util/safetensors.h"
+
+#if __has_include(<c10/cuda/CUDACachingAllocator.h>)
+#include <c10/cuda/CUDACachingAllocator.h>
+#define UNMASK_TEST_CUDA_STATS 1
+#endif
 
 namespace unmask {
 namespace {
@@ -199,6 +205,57 @@ TEST_F(Device, SamplingIsRepeatableAndCudaGraphsAgree) {
       EXPECT_NE(err.find("CUDA"), std::string::npos) << "--cuda-graph on the CPU must be refused, got: " << err;
     }
   }
+}
+
+// The sampling step's memory at GPT-2's vocabulary: on CUDA the caching
+// allocator's peak during steps of confidence with top-p stays within three
+// bf16 logits tensors (N, L, V) of the canvas (docs/GPU.md, "Sampling
+// memory"). On the CPU, StepMemory.* measures the same bound with a counting
+// allocator; here the CPU run checks only that the steps finish.
+TEST_F(Device, SamplingStepMemoryStaysWithinThreeLogitsTensors) {
+  const std::int64_t n = cuda() ? 16 : 2, length = cuda() ? 1024 : 32, vocab = 50258;
+  const SpecialTokens special{0, 1, 2, 3, 49};
+  torch::manual_seed(0);
+  auto model = perturbed("bert");
+  model->eval();
+  ObjectiveContext ctx;
+  ctx.vocab_size = 50;
+  const auto objective = make_objective(ctx);
+  SampleRequest r;
+  r.sampler = SamplerId::confidence;
+  r.confidence = "margin";
+  r.picker.temperature = 0.8;
+  r.picker.top_p = 0.9;
+  r.num = n;
+  r.length = length;
+  r.steps = 2;
+  const torch::Device device = device_;
+  r.network = [&](const at::Tensor& x, const at::Tensor&) {  // random bf16 logits, as the network's output head
+    at::Tensor logits = torch::randn({x.size(0), x.size(1), vocab}, torch::dtype(torch::kBFloat16).device(device));
+    return log_probs_without_mask_consuming(std::move(logits), special.mask);
+  };
+  const double unit = 2.0 * static_cast<double>(n * length * vocab);
+#ifdef UNMASK_TEST_CUDA_STATS
+  if (cuda()) {
+    torch::cuda::synchronize();
+    const auto index = device_.index() < 0 ? c10::DeviceIndex(0) : device_.index();
+    const auto aggregate = static_cast<std::size_t>(c10::CachingAllocator::StatType::AGGREGATE);
+    const std::int64_t before = c10::cuda::CUDACachingAllocator::getDeviceStats(index).allocated_bytes[aggregate].current;
+    c10::cuda::CUDACachingAllocator::resetPeakStats(index);
+    const SampleResult out = run_sampler(*model, *objective, special, r);
+    torch::cuda::synchronize();
+    const std::int64_t peak = c10::cuda::CUDACachingAllocator::getDeviceStats(index).allocated_bytes[aggregate].peak;
+    const double units = static_cast<double>(peak - before) / unit;
+    std::cout << "[step memory] CUDA, N " << n << ", L " << length << ", V " << vocab << ": peak " << units
+              << " bf16 logits tensors (" << (peak - before) / (1 << 20) << " MiB)" << std::endl;
+    EXPECT_LE(units, 3.1);
+    EXPECT_EQ((out.ids == special.mask).sum().item<std::int64_t>(), 0);
+    return;
+  }
+#endif
+  const SampleResult out = run_sampler(*model, *objective, special, r);
+  EXPECT_EQ((out.ids == special.mask).sum().item<std::int64_t>(), 0);
+  std::cout << "[step memory] " << device_ << ": the steps finish; the CPU bound is measured by StepMemory.*" << std::endl;
 }
 
 }  // namespace

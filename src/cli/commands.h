@@ -24,6 +24,10 @@ void add_eval_commands(CLI::App& app);
 void add_interop_commands(CLI::App& app);
 void add_serve_command(CLI::App& app);
 
+// --device (auto | cpu | cuda) and --precision (run | fp32 | bf16) of the
+// commands that load a checkpoint.
+void add_device_options(CLI::App* command, std::string& device, std::string& precision);
+
 std::vector<std::filesystem::path> to_paths(const std::vector<std::string>& items);
 
 }  // namespace unmask::cli

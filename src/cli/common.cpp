@@ -19,6 +19,14 @@ std::function<void()> parsed_action() {
   return {};
 }
 
+void add_device_options(CLI::App* command, std::string& device, std::string& precision) {
+  command->add_option("--device", device, "auto | cpu | cuda")->capture_default_str();
+  command->add_option("--precision", precision,
+                      "run (the checkpoint's train.precision) | fp32 | bf16: bf16 autocast on CUDA; fp32 makes GPU "
+                      "comparisons exact")
+      ->capture_default_str();
+}
+
 std::vector<std::filesystem::path> to_paths(const std::vector<std::string>& items) {
   return {items.begin(), items.end()};
 }

@@ -73,11 +73,7 @@ void add_ppl(CLI::App* group) {
       ->required();
   cmd->add_option("--data", q->data, "prepared data directory (default: data.path of the checkpoint's config)");
   add_ppl_options(cmd, *q);
-  cmd->add_option("--device", q->device, "auto | cpu | cuda")->capture_default_str();
-  cmd->add_option("--precision", q->precision,
-                  "run (the checkpoint's train.precision) | fp32 | bf16: bf16 autocast on CUDA; fp32 makes GPU "
-                  "comparisons exact")
-      ->capture_default_str();
+  add_device_options(cmd, q->device, q->precision);
   cmd->add_flag("--json", *json, "print one JSON object (ppl, nelbo_per_token, std_error, bpb, tokens, ...)");
   on_run(cmd, [q, json] {
     const auto j = torch_commands().eval_ppl(*q);
@@ -103,11 +99,7 @@ void add_gen_ppl(CLI::App* group) {
   cmd->add_option("--batch-size", q->batch_size, "chunks per scoring batch")->capture_default_str();
   cmd->add_flag("--retokenize", q->retokenize,
                 "score the samples' text with the scorer's tokenizer even when they were made with another one");
-  cmd->add_option("--device", q->device, "auto | cpu | cuda")->capture_default_str();
-  cmd->add_option("--precision", q->precision,
-                  "run (the checkpoint's train.precision) | fp32 | bf16: bf16 autocast on CUDA; fp32 makes GPU "
-                  "comparisons exact")
-      ->capture_default_str();
+  add_device_options(cmd, q->device, q->precision);
   cmd->add_flag("--json", *json, "print one JSON object (gen_ppl, entropy, distinct-n, repetition, per sample)");
   on_run(cmd, [q, json] {
     const auto j = torch_commands().eval_gen_ppl(*q);
@@ -136,11 +128,7 @@ void add_mauve(CLI::App* group) {
   cmd->add_option("--buckets", q->buckets, "k-means clusters (0: a tenth of the smaller set, at least 2)")
       ->capture_default_str();
   cmd->add_option("--seed", q->seed, "seed of the k-means starts")->capture_default_str();
-  cmd->add_option("--device", q->device, "auto | cpu | cuda")->capture_default_str();
-  cmd->add_option("--precision", q->precision,
-                  "run (the checkpoint's train.precision) | fp32 | bf16: bf16 autocast on CUDA; fp32 makes GPU "
-                  "comparisons exact")
-      ->capture_default_str();
+  add_device_options(cmd, q->device, q->precision);
   cmd->add_flag("--json", *json, "print one JSON object (mauve, frontier_integral, mauve_star, histograms)");
   on_run(cmd, [q, json] {
     const auto j = torch_commands().eval_mauve(*q);
@@ -165,11 +153,7 @@ void add_all(CLI::App* group) {
   cmd->add_option("--refs", q->refs, "BLEU reference files (default: the evaluated split's documents)");
   cmd->add_option("--out", q->out, "where eval.json, eval.md and eval-samples.jsonl go (default: the run dir)");
   add_ppl_options(cmd, q->ppl);
-  cmd->add_option("--device", q->device, "auto | cpu | cuda")->capture_default_str();
-  cmd->add_option("--precision", q->precision,
-                  "run (the checkpoint's train.precision) | fp32 | bf16: bf16 autocast on CUDA; fp32 makes GPU "
-                  "comparisons exact")
-      ->capture_default_str();
+  add_device_options(cmd, q->device, q->precision);
   cmd->add_flag("--json", *json, "print the report as one JSON object instead of the Markdown table");
   on_run(cmd, [q, json] {
     const auto j = torch_commands().eval_all(*q);

@@ -75,15 +75,11 @@ void add_sample_command(CLI::App& app) {
                   "step with [MASK] as an outcome, DiffusionBERT's decoding) (default: sample.filter)");
   cmd->add_option("--seed", r->seed, "seed of the per-sample random streams (default: the run's seed)");
   cmd->add_option("--out", r->out, "write JSONL (text, ids, seed, sampler, steps, nfe, seconds) instead of text");
-  cmd->add_option("--device", r->device, "auto | cpu | cuda")->capture_default_str();
+  add_device_options(cmd, r->device, r->precision);
   cmd->add_flag("--deterministic", r->deterministic,
                 "fp32 and deterministic kernels (torch's deterministic algorithms, a fixed cuBLAS workspace, no "
                 "TF32): the same request gives the same tokens on every run on one GPU; the CPU is deterministic "
                 "anyway. It does not make a sample independent of its batch on a GPU (docs/SAMPLING.md)");
-  cmd->add_option("--precision", r->precision,
-                  "run (the checkpoint's train.precision) | fp32 | bf16: bf16 autocast on CUDA; fp32 makes GPU "
-                  "comparisons exact")
-      ->capture_default_str();
   cmd->add_flag("--cuda-graph", r->cuda_graph,
                 "replay from a CUDA graph the whole step (" + sampler_list(kWholeStepGraph) +
                     ") or the denoiser call (the others) (CUDA only)");

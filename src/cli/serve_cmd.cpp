@@ -39,9 +39,7 @@ void add_serve_command(CLI::App& app) {
                   "seconds a client may take to send its request line, headers and body (slow clients are closed)")
       ->capture_default_str();
   cmd->add_option("--threads", r->threads, "HTTP worker threads (default: max-batch + max-queue + 8)");
-  cmd->add_option("--device", r->device, "auto | cpu | cuda")->capture_default_str();
-  cmd->add_option("--precision", r->precision, "run (the checkpoint's train.precision) | fp32 | bf16 (CUDA autocast)")
-      ->capture_default_str();
+  add_device_options(cmd, r->device, r->precision);
   cmd->add_flag("--no-ema", r->no_ema, "use the raw weights even when the checkpoint has EMA weights");
   on_run(cmd, [r] {
     const int status = torch_commands().serve(*r);

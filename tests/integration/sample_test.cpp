@@ -289,6 +289,8 @@ TEST(Sample, ParallelDecodingOfAMemorisedSentenceEqualsOneAtATime) {
   for (std::size_t i = 0; i < 3; ++i) EXPECT_EQ(deterministic[i]["ids"], plain[i]["ids"]) << "row " << i;
   r = run_unmask({"sample", "--checkpoint", (dir / "run").string(), "--deterministic", "--precision", "bf16"});
   EXPECT_NE(r.err.find("--deterministic samples in fp32: drop --precision bf16"), std::string::npos) << r.err;
+  r = run_unmask({"sample", "--checkpoint", (dir / "run").string(), "--deterministic", "--cuda-graph"});
+  EXPECT_NE(r.err.find("--deterministic and --cuda-graph do not go together"), std::string::npos) << r.err;
   r = run_unmask({"eval", "ppl", "--checkpoint", (dir / "run").string(), "--precision", "half"});
   EXPECT_NE(r.err.find("unknown --precision 'half' (valid: run, fp32, bf16)"), std::string::npos) << r.err;
 }

@@ -19,6 +19,12 @@ void header(std::string& out, const char* name, const char* type, const char* he
   out += std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " " + type + "\n";
 }
 
+// A metric with one unlabelled value.
+void single(std::string& out, const char* name, const char* type, const char* help, const std::string& value) {
+  header(out, name, type, help);
+  out += std::string(name) + " " + value + "\n";
+}
+
 template <std::size_t K>
 void histogram(std::string& out, const char* name, const std::array<double, K>& bounds,
                const std::array<std::int64_t, K>& counts, std::int64_t count, double sum) {
@@ -88,33 +94,30 @@ std::string Metrics::prometheus() const {
   for (const auto& [key, count] : requests_)
     out += "unmask_requests_total{path=\"" + key.first + "\",code=\"" + std::to_string(key.second) + "\"} " +
            std::to_string(count) + "\n";
-  header(out, "unmask_queue_depth", "gauge", "Completion requests waiting for a slot.");
-  out += "unmask_queue_depth " + std::to_string(waiting_) + "\n";
-  header(out, "unmask_requests_running", "gauge", "Completion requests denoising now.");
-  out += "unmask_requests_running " + std::to_string(running_requests_) + "\n";
-  header(out, "unmask_rows_running", "gauge", "Rows (choices) denoising now.");
-  out += "unmask_rows_running " + std::to_string(running_rows_) + "\n";
-  header(out, "unmask_network_calls_total", "counter", "Batched network calls (forwards of the model).");
-  out += "unmask_network_calls_total " + std::to_string(batches_) + "\n";
-  header(out, "unmask_batched_request_calls_total", "counter", "Requests' calls served by the batched forwards.");
-  out += "unmask_batched_request_calls_total " + std::to_string(batched_calls_) + "\n";
-  header(out, "unmask_request_network_calls_total", "counter",
-         "Network calls the finished requests' samplers made, each counted for its own request.");
-  out += "unmask_request_network_calls_total " + std::to_string(request_calls_) + "\n";
+  single(out, "unmask_queue_depth", "gauge", "Completion requests waiting for a slot.", std::to_string(waiting_));
+  single(out, "unmask_requests_running", "gauge", "Completion requests denoising now.",
+         std::to_string(running_requests_));
+  single(out, "unmask_rows_running", "gauge", "Rows (choices) denoising now.", std::to_string(running_rows_));
+  single(out, "unmask_network_calls_total", "counter", "Batched network calls (forwards of the model).",
+         std::to_string(batches_));
+  single(out, "unmask_batched_request_calls_total", "counter", "Requests' calls served by the batched forwards.",
+         std::to_string(batched_calls_));
+  single(out, "unmask_request_network_calls_total", "counter",
+         "Network calls the finished requests' samplers made, each counted for its own request.",
+         std::to_string(request_calls_));
   header(out, "unmask_batch_rows", "histogram", "Rows in each batched network call.");
   histogram(out, "unmask_batch_rows", kRowBuckets, row_counts_, batches_, static_cast<double>(batch_rows_));
-  header(out, "unmask_batch_rows_max", "gauge", "The largest batched network call so far, in rows.");
-  out += "unmask_batch_rows_max " + std::to_string(batch_max_) + "\n";
-  header(out, "unmask_completions_total", "counter", "Completion requests finished.");
-  out += "unmask_completions_total " + std::to_string(completions_) + "\n";
-  header(out, "unmask_tokens_generated_total", "counter", "Tokens generated (completion tokens).");
-  out += "unmask_tokens_generated_total " + std::to_string(tokens_) + "\n";
+  single(out, "unmask_batch_rows_max", "gauge", "The largest batched network call so far, in rows.",
+         std::to_string(batch_max_));
+  single(out, "unmask_completions_total", "counter", "Completion requests finished.", std::to_string(completions_));
+  single(out, "unmask_tokens_generated_total", "counter", "Tokens generated (completion tokens).",
+         std::to_string(tokens_));
   std::int64_t recent = 0;
   for (const auto& [when, tokens] : recent_tokens_)
     if (std::chrono::duration<double>(now - when).count() <= kRateWindow) recent += tokens;
   const double window = std::min(kRateWindow, std::chrono::duration<double>(now - start_).count());
-  header(out, "unmask_tokens_per_second", "gauge", "Tokens generated per second over the last 10 seconds.");
-  out += "unmask_tokens_per_second " + num(window > 0 ? static_cast<double>(recent) / window : 0.0) + "\n";
+  single(out, "unmask_tokens_per_second", "gauge", "Tokens generated per second over the last 10 seconds.",
+         num(window > 0 ? static_cast<double>(recent) / window : 0.0));
   header(out, "unmask_request_latency_seconds", "histogram", "Latency of successful completion requests.");
   histogram(out, "unmask_request_latency_seconds", kLatencyBuckets, latency_counts_, latency_count_, latency_sum_);
   return out;

@@ -25,9 +25,16 @@ std::string type_name(const json& v) {
 
 std::int64_t integer(const json& v, const std::string& field, std::int64_t lo, std::int64_t hi) {
   if (!v.is_number_integer()) bad(field, "'" + field + "' must be an integer, got " + type_name(v));
-  const bool above = v.is_number_unsigned() ? v.get<std::uint64_t>() > static_cast<std::uint64_t>(hi)
-                                            : v.get<std::int64_t>() > hi;
-  if (above || (!v.is_number_unsigned() && v.get<std::int64_t>() < lo))
+  // Positive JSON integers parse as unsigned (up to 2^64 − 1): compare them as such.
+  bool inside;
+  if (v.is_number_unsigned()) {
+    const auto x = v.get<std::uint64_t>();
+    inside = x <= static_cast<std::uint64_t>(hi) && (lo <= 0 || x >= static_cast<std::uint64_t>(lo));
+  } else {
+    const auto x = v.get<std::int64_t>();
+    inside = x >= lo && x <= hi;
+  }
+  if (!inside)
     bad(field, "'" + field + "' must lie in [" + std::to_string(lo) + ", " + std::to_string(hi) + "], got " + v.dump());
   return v.get<std::int64_t>();
 }

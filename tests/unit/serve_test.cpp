@@ -112,6 +112,10 @@ TEST(CompletionRequest, RefusesWhatIsWrongNamingTheField) {
   EXPECT_NE(error_of(R"({"prompt": "x", "temperature": -1})").find("temperature"), std::string::npos);
   EXPECT_NE(error_of(R"({"prompt": "x", "top_p": 0})").find("top_p"), std::string::npos);
   EXPECT_NE(error_of(R"({"prompt": "x", "n": 1000})").find("'n' must lie in [1, 64]"), std::string::npos);
+  // Found by fuzz_completion_request: a positive-or-zero integer below the range.
+  EXPECT_NE(error_of(R"({"prompt": "x", "n": 0})").find("'n' must lie in [1, 64], got 0"), std::string::npos);
+  EXPECT_NE(error_of(R"({"prompt": "x", "steps": 0})").find("'steps' must lie in [1, "), std::string::npos);
+  EXPECT_NE(error_of(R"({"prompt": "x", "n": 18446744073709551615})").find("must lie in"), std::string::npos);
   EXPECT_NE(error_of(R"({"prompt": ["a", "b", "c"], "n": 30})").find("exceeds this server's limit of 64"), std::string::npos);
   EXPECT_NE(error_of(R"({"prompt": [1, 2]})").find("token-id prompts"), std::string::npos);
   EXPECT_NE(error_of(R"({"max_tokens": 3})").find("'prompt' is required"), std::string::npos);

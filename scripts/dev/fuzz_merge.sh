@@ -9,7 +9,7 @@ BUILD="${UNMASK_FUZZ_BUILD_DIR:-$ROOT/build-fuzz}"
 [[ -x "$BUILD/fuzz_config" ]] || { echo "fuzz_merge.sh: build the harnesses first (scripts/dev/fuzz.sh 0)" >&2; exit 1; }
 HARNESSES=("$@")
 [[ ${#HARNESSES[@]} -eq 0 ]] && HARNESSES=(config shard meta safetensors tokenizer_dir trainer_state manifest samples
-                                           prompt_template corpus_jsonl bleu)
+                                           prompt_template completion_request corpus_jsonl bleu)
 export ASAN_OPTIONS="detect_leaks=0"
 for h in "${HARNESSES[@]}"; do
   all="$(mktemp -d)" merged="$(mktemp -d)"

@@ -6,22 +6,11 @@
 #include <iostream>
 
 #include "commands.h"
-#include "torch_commands.h"
 #include "unmask/util/error.h"
 #include "unmask/util/log.h"
 
 int main(int argc, char** argv) {
   using namespace unmask;
-#if UNMASK_LOAD_TORCH_AT_START
-  // Sanitizer builds: LeakSanitizer's exit-time tracer crashed ("Tracer caught
-  // signal 11") on a LibTorch module opened after threads were running, so the
-  // module is opened first, before any thread. A failed load is retried, and
-  // reported, by the command that needs it.
-  try {
-    cli::torch_commands();
-  } catch (const std::exception&) {
-  }
-#endif
   log::init();
   CLI::App app{"unmask: train masked-diffusion language models and sample from them", "unmask"};
   app.require_subcommand(1);

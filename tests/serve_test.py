@@ -374,6 +374,20 @@ def memory(s):
     check(grown < 20 * 1024, f"RSS stable over 500 requests (grew {grown} kB)")
 
 
+def bad_flags(run, tmp):
+    """Bad flags and files: exit 1, one line naming what is wrong, no server left."""
+    empty = tmp / "empty-key"
+    empty.write_text("\n")
+    for args, want in ((["--max-batch", "0"], "--max-batch must be at least 1"),
+                       (["--port", "70000"], "--port must lie in [0, 65535]"),
+                       (["--api-key-file", str(tmp / "missing-key")], "cannot be read"),
+                       (["--api-key-file", str(empty)], "is empty")):
+        r = subprocess.run([UNMASK, "serve", "--checkpoint", str(run), "--device", "cpu", *args],
+                           capture_output=True, text=True, timeout=60)
+        lines = [l for l in r.stderr.splitlines() if l.strip()]
+        check(r.returncode == 1 and len(lines) == 1 and want in lines[0], f"serve {' '.join(args)} → exit 1: {want}")
+
+
 def main():
     with tempfile.TemporaryDirectory() as d:
         tmp = pathlib.Path(d)
@@ -391,6 +405,8 @@ def main():
             if s.proc.poll() is None:
                 print(s.logs())
             s.stop()
+        print("--- bad_flags", flush=True)
+        bad_flags(run, tmp)
         print("--- queue_full", flush=True)
         queue_full(run, tmp)
         print("--- drain_timeout", flush=True)

@@ -388,15 +388,25 @@ def bad_flags(run, tmp):
         check(r.returncode == 1 and len(lines) == 1 and want in lines[0], f"serve {' '.join(args)} → exit 1: {want}")
 
 
+def port_in_use(s, run):
+    """A second server on a port that is serving: exit 1 naming the port, and the first one still answers."""
+    r = subprocess.run([UNMASK, "serve", "--checkpoint", str(run), "--device", "cpu", "--host", s.host,
+                        "--port", str(s.port)], capture_output=True, text=True, timeout=60)
+    lines = [l for l in r.stderr.splitlines() if l.strip()]
+    check(r.returncode == 1 and len(lines) == 1 and f":{s.port}: the port is in use" in lines[0],
+          f"serve on a port in use → exit 1 naming it ({r.returncode}: {lines[:1]})")
+    check(s.raw("GET", "/health")[0] == 200, "and the first server still answers")
+
+
 def main():
     with tempfile.TemporaryDirectory() as d:
         tmp = pathlib.Path(d)
         run = train(tmp)
         s = Server(run, tmp, "--max-batch", "16", "--max-queue", "32", "--read-timeout", "2", key="test-key-123")
         try:
-            for part in (basics, raw_sse, errors, concurrency, slow_clients, memory):
+            for part in (basics, raw_sse, errors, concurrency, slow_clients, memory, port_in_use):
                 print(f"--- {part.__name__}", flush=True)
-                part(*((s, run, tmp) if part is basics else (s,)))
+                part(*((s, run, tmp) if part is basics else (s, run) if part is port_in_use else (s,)))
             check(s.proc.poll() is None, "the server is still running")
             logs = s.logs()
             check("test-key-123" not in logs, "the key never appears in the log")

@@ -2,6 +2,7 @@
 #include "unmask/serve/completion_request.h"
 
 #include <cmath>
+#include <cstdio>
 #include <functional>
 #include <map>
 #include <nlohmann/json.hpp>

@@ -6,6 +6,7 @@
 #include <httplib.h>
 #include <pthread.h>
 #include <signal.h>
+#include <sys/socket.h>
 
 #include <atomic>
 #include <chrono>
@@ -189,6 +190,12 @@ int run_server(const ServeRequest& q) {
   svr.set_read_timeout(std::chrono::milliseconds(static_cast<std::int64_t>(q.read_timeout * 1000)));
   svr.set_write_timeout(std::chrono::seconds(30));
   svr.set_keep_alive_timeout(2);
+  // SO_REUSEADDR only: httplib's default adds SO_REUSEPORT, which lets a
+  // second server bind a port that is already serving and share its clients.
+  svr.set_socket_options([](int sock) {
+    int yes = 1;
+    setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, reinterpret_cast<void*>(&yes), sizeof(yes));
+  });
   svr.set_pre_routing_handler([](const httplib::Request&, httplib::Response&) {
     request_start = std::chrono::steady_clock::now();
     return httplib::Server::HandlerResponse::Unhandled;

@@ -39,6 +39,36 @@ at::Tensor zero_linear_init(nn::Linear& linear) {
   return linear->weight;
 }
 
+// The rotary embedding's cos and sin at the key positions of one forward,
+// built once per forward and shared by every block (the positions are the
+// same in every layer). The queries are the last Lq positions.
+class RotaryTable {
+ public:
+  // positions: (P) int64 on the device; D: the head dimension.
+  RotaryTable(const at::Tensor& positions, std::int64_t D, double base = 10000.0) {
+    const auto opts = positions.options().dtype(at::kFloat);
+    const at::Tensor inv_freq = 1.0 / at::pow(base, at::arange(0, D, 2, opts) / static_cast<double>(D));  // (D/2)
+    const at::Tensor freqs = at::outer(positions.to(opts), inv_freq);                                 // (P, D/2)
+    emb_ = at::cat({freqs, freqs}, -1);                                                               // (P, D)
+  }
+  // x: (B, H, Lx, D) at the last Lx positions → x·cos + rotate_half(x)·sin.
+  at::Tensor rotate(const at::Tensor& x) {
+    if (!cos_.defined() || cos_.scalar_type() != x.scalar_type()) {  // once per forward (autocast: bf16)
+      cos_ = emb_.cos().to(x.scalar_type());
+      sin_ = emb_.sin().to(x.scalar_type());
+    }
+    const auto P = emb_.size(0), Lx = x.size(-2);
+    const at::Tensor cos = cos_.narrow(0, P - Lx, Lx), sin = sin_.narrow(0, P - Lx, Lx);  // (Lx, D)
+    const auto halves = x.chunk(2, -1);
+    const at::Tensor rotated = at::cat({-halves[1], halves[0]}, -1);  // rotate_half
+    return x * cos + rotated * sin;
+  }
+
+ private:
+  at::Tensor emb_;        // (P, D) float32: position × θ
+  at::Tensor cos_, sin_;  // (P, D) in the activations' dtype
+};
+
 struct DitBlockImpl : nn::Module {
   DitBlockImpl(std::int64_t hidden, std::int64_t heads, std::int64_t cond_dim, std::int64_t mlp_hidden, double dropout)
       : heads(heads), dropout(dropout) {
@@ -53,15 +83,15 @@ struct DitBlockImpl : nn::Module {
     zero_linear_init(adaLN_modulation);
   }
 
-  // x: (B, L, H), c: (B, C), key_mask: (B, L) bool or undefined; positions
-  // (L) int64 for the rotary embedding (undefined = 0..L−1) and attn_mask
-  // (L, L) bool or undefined: block diffusion's x_t ⊕ x_0 layout.
+  // x: (B, L, H), c: (B, C), key_mask: (B, L) bool or undefined; rotary:
+  // the table at the keys' positions (L of them, or P + L with a cache) and
+  // attn_mask (L, L) bool or undefined: block diffusion's x_t ⊕ x_0 layout.
   // With `cache` (layer `layer` of it): the keys and values of the cached
   // positions (0..P−1, or the prefix and suffix of a dual cache) are
   // attended too, x is at the cache's next positions, and with
   // `store` its (pre-rotary) keys and values are appended.
   at::Tensor forward(const at::Tensor& x, const at::Tensor& c, const at::Tensor& key_mask, bool causal,
-                     const at::Tensor& positions = {}, const at::Tensor& attn_mask = {}, KvCache* cache = nullptr,
+                     RotaryTable& rotary, const at::Tensor& attn_mask = {}, KvCache* cache = nullptr,
                      std::int64_t layer = 0, bool store = false) {
     const auto B = x.size(0), L = x.size(1), H = x.size(2);
     const auto mod = adaLN_modulation->forward(c).unsqueeze(1).chunk(6, 2);  // 6 × (B, 1, H)
@@ -71,13 +101,9 @@ struct DitBlockImpl : nn::Module {
     at::Tensor h = modulate(norm1->forward(x), shift_msa, scale_msa);
     const auto qkv = attn_qkv->forward(h).view({B, L, 3, heads, H / heads}).permute({2, 0, 3, 1, 4});  // (3, B, nh, L, D)
     at::Tensor k_raw = qkv[1], v = qkv[2];  // (B, nh, L, D)
-    at::Tensor pos = positions;
-    if (cache) {
-      pos = cache->positions(layer, L, x.options());  // (P + L): the cached keys' positions, then x's
-      std::tie(k_raw, v) = cache->extend(layer, k_raw, v, store);  // (B, nh, P + L, D), keys before rotary
-    }
-    const at::Tensor q = apply_rotary(qkv[0], pos.defined() ? pos.narrow(0, pos.size(0) - L, L) : pos);
-    const at::Tensor k = apply_rotary(k_raw, pos);
+    if (cache) std::tie(k_raw, v) = cache->extend(layer, k_raw, v, store);  // (B, nh, P + L, D), keys before rotary
+    const at::Tensor q = rotary.rotate(qkv[0]);
+    const at::Tensor k = rotary.rotate(k_raw);
     h = self_attention(q, k, v, key_mask, causal, 0.0, is_training(), attn_mask);  // (B, nh, L, D)
     h = h.transpose(1, 2).reshape({B, L, H});
     at::Tensor out = x + gate_msa * torch::dropout(attn_out->forward(h), dropout, is_training());
@@ -118,16 +144,9 @@ TORCH_MODULE(DitFinalLayer);
 }  // namespace
 
 at::Tensor apply_rotary(const at::Tensor& x, const at::Tensor& positions, double base) {
-  const auto L = x.size(-2), D = x.size(-1);
-  const auto opts = x.options().dtype(at::kFloat);
-  const at::Tensor inv_freq = 1.0 / at::pow(base, at::arange(0, D, 2, opts) / static_cast<double>(D));  // (D/2)
-  const at::Tensor pos = positions.defined() ? positions.to(opts) : at::arange(L, opts);                // (L)
-  const at::Tensor freqs = at::outer(pos, inv_freq);                                                   // (L, D/2)
-  const at::Tensor emb = at::cat({freqs, freqs}, -1);                                                   // (L, D)
-  const at::Tensor cos = emb.cos().to(x.scalar_type()), sin = emb.sin().to(x.scalar_type());
-  const auto halves = x.chunk(2, -1);
-  const at::Tensor rotated = at::cat({-halves[1], halves[0]}, -1);  // rotate_half
-  return x * cos + rotated * sin;
+  const at::Tensor pos = positions.defined() ? positions : at::arange(x.size(-2), x.options().dtype(at::kLong));  // (L)
+  RotaryTable table(pos.to(x.device()), x.size(-1), base);
+  return table.rotate(x);
 }
 
 struct DitBackbone::Impl {
@@ -167,9 +186,17 @@ std::pair<at::Tensor, at::Tensor> DitBackbone::trunk(const at::Tensor& x, const 
                          : cond.to(at::kFloat);
   const at::Tensor c = torch::silu(impl_->sigma_map->forward(sigma));  // (B, C)
   const bool causal = cache ? causal_within : options_.causal;
+  const std::int64_t L = x.size(1);
+  const auto options = h.options().dtype(at::kLong);
+  // The keys' positions, the same in every layer: with a cache the cached
+  // keys' (P), then x's (L); else `positions` or 0..L−1.
+  const at::Tensor key_positions = cache ? cache->positions(0, L, options)
+                                   : positions.defined() ? positions
+                                                         : at::arange(L, options);
+  RotaryTable rotary(key_positions, options_.model.hidden / options_.model.heads);
   std::int64_t layer = 0;
   for (const auto& block : *impl_->blocks)
-    h = block->as<DitBlockImpl>()->forward(h, c, pad_mask, causal, positions, attn_mask, cache, layer++, store);
+    h = block->as<DitBlockImpl>()->forward(h, c, pad_mask, causal, rotary, attn_mask, cache, layer++, store);
   return {h, c};
 }
 

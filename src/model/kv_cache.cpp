@@ -67,7 +67,8 @@ void KvCache::drop(std::int64_t begin, std::int64_t end) {
   if (end < P) {  // a span from the middle: the positions are no longer 0..P′−1
     gap_ = true;
     next_ = begin;
-    positions_ = at::cat({at::arange(begin, at::kLong), at::arange(end, P, at::kLong)});
+    const auto on_device = keys_[0].options().dtype(at::kLong);  // built where the keys live: no copy per call
+    positions_ = at::cat({at::arange(begin, on_device), at::arange(end, P, on_device)});
   }
 }
 
@@ -76,7 +77,7 @@ at::Tensor KvCache::positions(std::int64_t layer, std::int64_t n, const at::Tens
   const std::int64_t start = gap_ ? next_ : (k.defined() ? k.size(2) : 0);
   const at::Tensor own = at::arange(start, start + n, options.dtype(at::kLong));
   if (!gap_) return at::cat({at::arange(start, options.dtype(at::kLong)), own});  // 0..start−1, then the call's
-  return at::cat({positions_.to(options.device()), own});
+  return at::cat({positions_.to(options.device()), own});  // positions_ is on the keys' device already
 }
 
 }  // namespace unmask

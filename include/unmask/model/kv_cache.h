@@ -53,7 +53,7 @@ class KvCache {
   std::vector<at::Tensor> keys_, values_;
   bool gap_ = false;       // a dual-cache drop: positions_ holds the cached positions
   std::int64_t next_ = 0;  // with gap_: the next call's first position
-  at::Tensor positions_;   // with gap_: (P) int64 cached positions (CPU)
+  at::Tensor positions_;   // with gap_: (P) int64 cached positions (on the keys' device)
 };
 
 }  // namespace unmask

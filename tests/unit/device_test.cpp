@@ -53,6 +53,13 @@ class Device : public ::testing::Test {
     return model;
   }
 
+  // The MDLM objective over the tiny backbones' 50-token vocabulary.
+  static auto tiny_objective() {
+    ObjectiveContext ctx;
+    ctx.vocab_size = 50;
+    return make_objective(ctx);
+  }
+
   torch::Device device_{torch::kCPU};
 };
 
@@ -135,9 +142,7 @@ TEST_F(Device, TrainingStepIsRepeatable) {
     double loss = 0;
     std::vector<at::Tensor> grads, params;
   };
-  ObjectiveContext ctx;
-  ctx.vocab_size = 50;
-  const auto objective = make_objective(ctx);
+  const auto objective = tiny_objective();
   auto run = [&] {
     torch::manual_seed(7);
     auto model = perturbed("dit", 0.1);
@@ -176,9 +181,7 @@ TEST_F(Device, SamplingIsRepeatableAndCudaGraphsAgree) {
   torch::manual_seed(0);
   auto model = perturbed("dit");
   model->eval();
-  ObjectiveContext ctx;
-  ctx.vocab_size = 50;
-  const auto objective = make_objective(ctx);
+  const auto objective = tiny_objective();
   // ancestral, confidence, first_hitting replay whole steps; semi_ar the denoiser call.
   for (const std::string sampler : {"ancestral", "semi_ar", "confidence", "first_hitting"}) {
     SampleRequest r;
@@ -218,9 +221,7 @@ TEST_F(Device, SamplingStepMemoryStaysWithinThreeLogitsTensors) {
   torch::manual_seed(0);
   auto model = perturbed("bert");
   model->eval();
-  ObjectiveContext ctx;
-  ctx.vocab_size = 50;
-  const auto objective = make_objective(ctx);
+  const auto objective = tiny_objective();
   SampleRequest r;
   r.sampler = SamplerId::confidence;
   r.confidence = "margin";

@@ -74,9 +74,8 @@ void KvCache::drop(std::int64_t begin, std::int64_t end) {
 
 at::Tensor KvCache::positions(std::int64_t layer, std::int64_t n, const at::TensorOptions& options) const {
   const at::Tensor& k = view(layer).first;  // earlier layers of this call may have stored already
-  const std::int64_t start = gap_ ? next_ : (k.defined() ? k.size(2) : 0);
-  const at::Tensor own = at::arange(start, start + n, options.dtype(at::kLong));
-  if (!gap_) return at::cat({at::arange(start, options.dtype(at::kLong)), own});  // 0..start−1, then the call's
+  if (!gap_) return at::arange((k.defined() ? k.size(2) : 0) + n, options.dtype(at::kLong));  // 0..P−1, the call's P..
+  const at::Tensor own = at::arange(next_, next_ + n, options.dtype(at::kLong));
   return at::cat({positions_.to(options.device()), own});  // positions_ is on the keys' device already
 }
 

@@ -300,6 +300,27 @@ def slow_clients(s):
     check(after["unmask_requests_running"] == 0, "a client gone mid-stream cancels its rows")
     check(s.client().completions.create(model=s.model, prompt="x", max_tokens=2).choices,
           "the server serves after a client was killed mid-stream")
+    # A non-streaming client that closes its connection while its request runs
+    # (a plain close: end-of-stream, no reset): the request stops too.
+    body = json.dumps({"model": s.model, "prompt": "A", "max_tokens": 40, "steps": 100000, "sampler": "ancestral"})
+    k = socket.create_connection((s.host, s.port), timeout=30)
+    k.sendall(("POST /v1/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+               f"Authorization: Bearer {s.key}\r\nContent-Length: {len(body)}\r\n\r\n{body}").encode())
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and s.metrics()["unmask_requests_running"] == 0:
+        time.sleep(0.05)
+    running = s.metrics()["unmask_requests_running"]
+    k.close()
+    t0 = time.monotonic()
+    while time.monotonic() < deadline and s.metrics()["unmask_requests_running"] > 0:
+        time.sleep(0.05)
+    waited = time.monotonic() - t0
+    after = s.metrics()
+    check(running == 1 and after["unmask_requests_running"] == 0 and waited < 5,
+          f"a non-streaming client gone mid-request cancels it (stopped {waited:.2f} s after the close)")
+    check(after["unmask_requests_abandoned_total"] - before["unmask_requests_abandoned_total"] == 2
+          and after.get('unmask_requests_total{path="/v1/completions",code="499"}', 0) >= 1,
+          "both departures are counted (unmask_requests_abandoned_total, code 499)")
 
 
 def concurrency(s):
@@ -342,6 +363,49 @@ def queue_full(run, tmp):
             results = [f.result(timeout=TIMEOUT)[0] for f in slow]
         check(results == [200, 200], f"SIGTERM lets the running and the queued request finish ({results})")
         check(s.proc.wait(timeout=30) == 0, "the server exits 0 after draining")
+    finally:
+        s.stop()
+
+
+def queue_departures(run, tmp):
+    """Clients that leave while queued or running free their places; first come, first served holds."""
+    s = Server(run, tmp, "--max-batch", "1", "--max-queue", "4")
+
+    def open_request(steps):  # a raw connection with a request on it, kept open
+        body = json.dumps({"model": s.model, "prompt": "A", "max_tokens": 30, "steps": steps})
+        k = socket.create_connection((s.host, s.port), timeout=30)
+        k.sendall(("POST /v1/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                   f"Content-Length: {len(body)}\r\n\r\n{body}").encode())
+        return k
+
+    def wait_for(name, value):
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and s.metrics()[name] != value:
+            time.sleep(0.05)
+        return s.metrics()[name] == value
+
+    try:
+        a = open_request(100000)
+        check(wait_for("unmask_requests_running", 1), "request A runs")
+        with concurrent.futures.ThreadPoolExecutor(1) as pool:
+            b = pool.submit(s.raw, "POST", "/v1/completions",
+                            json.dumps({"model": s.model, "prompt": "B", "max_tokens": 2, "steps": 2}))
+            check(wait_for("unmask_queue_depth", 1), "request B waits behind it")
+            c = open_request(100000)
+            check(wait_for("unmask_queue_depth", 2), "request C waits behind B")
+            c.close()  # C leaves from the middle of the queue
+            check(wait_for("unmask_queue_depth", 1), "C's departure leaves B alone in the queue")
+            a.close()  # A leaves while running: B's turn
+            try:
+                status = b.result(timeout=20)[0]
+            except concurrent.futures.TimeoutError:
+                status = None
+            check(status == 200, f"B is served once A leaves ({status})")
+        m = s.metrics()
+        check(m["unmask_requests_abandoned_total"] == 2 and m["unmask_queue_depth"] == 0
+              and m["unmask_requests_running"] == 0, "two departures counted, nothing left queued or running")
+        check(s.client().completions.create(model=s.model, prompt="x", max_tokens=2).choices,
+              "and the queue admits new requests")
     finally:
         s.stop()
 
@@ -419,6 +483,8 @@ def main():
         bad_flags(run, tmp)
         print("--- queue_full", flush=True)
         queue_full(run, tmp)
+        print("--- queue_departures", flush=True)
+        queue_departures(run, tmp)
         print("--- drain_timeout", flush=True)
         drain_timeout(run, tmp)
     if failures:

@@ -47,7 +47,14 @@ class Completions::Slot {
     };
     while (!my_turn()) c_.cv_.wait_for(lock, std::chrono::milliseconds(50));
     --c_.waiting_;
-    ++c_.serving_ticket_;  // the next in line may look now, admitted or not
+    // The next in line may look now. A request cancelled behind the head of
+    // the queue leaves its ticket to be skipped when its turn comes.
+    if (ticket == c_.serving_ticket_) {
+      ++c_.serving_ticket_;
+      while (c_.left_tickets_.erase(c_.serving_ticket_) > 0) ++c_.serving_ticket_;
+    } else {
+      c_.left_tickets_.insert(ticket);
+    }
     const bool stop = cancel.load();
     if (!stop) {
       c_.running_rows_ += rows;

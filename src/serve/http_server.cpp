@@ -233,6 +233,12 @@ int run_server(const ServeRequest& q) {
     }
     send_error(res, ApiError(500, what, "", "server_error"));
   });
+  // The client closed its connection before its answer: nothing can be sent,
+  // and the log and /metrics count 499 (nginx's "client closed request").
+  auto client_left = [&metrics](httplib::Response& res) {
+    metrics.abandoned();
+    res.status = 499;
+  };
   auto authorised = [&key, &arrived](const httplib::Request& req, httplib::Response& res) {
     arrived(req);  // every route asks first: the request has arrived whole
     if (key.empty()) return true;
@@ -268,6 +274,10 @@ int run_server(const ServeRequest& q) {
   svr.Post("/v1/completions", [&](const httplib::Request& req, httplib::Response& res) {
     if (!authorised(req, res)) return;
     auto ex = std::make_shared<Exchange>(running);
+    if (slow)  // a client that closes its connection cancels the request, queued or running
+      slow->watch_close(req.remote_addr, req.remote_port, [weak = std::weak_ptr<Exchange>(ex)] {
+        if (const auto e = weak.lock()) e->gone = e->cancel = true;
+      });
     try {
       ex->request = serve::parse_completion_request(req.body, completions.limits());
       ex->job = completions.prepare(ex->request);
@@ -275,6 +285,7 @@ int run_server(const ServeRequest& q) {
     } catch (const ApiError& e) {
       return send_error(res, e);
     } catch (const serve::Cancelled&) {
+      if (ex->gone) return client_left(res);
       return send_error(res, ApiError(503, "the server is shutting down", "", "server_error", "draining"));
     }
     auto chunk = [ex, &name](json choices) {
@@ -292,6 +303,7 @@ int run_server(const ServeRequest& q) {
         body["unmask"] = unmask_json(c);
         res.set_content(dump(body), "application/json");
       } catch (const serve::Cancelled&) {
+        if (ex->gone) return client_left(res);
         send_error(res, ApiError(503, "the request was cancelled: the server is shutting down", "", "server_error",
                                  "cancelled"));
       } catch (const ApiError& e) {
@@ -304,7 +316,7 @@ int run_server(const ServeRequest& q) {
     res.set_header("Cache-Control", "no-cache");
     res.set_chunked_content_provider(
         "text/event-stream",
-        [ex, chunk, &completions](std::size_t, httplib::DataSink& sink) {
+        [ex, chunk, &completions, &metrics](std::size_t, httplib::DataSink& sink) {
           auto send = [&](const std::string& s) {
             if (ex->gone) return false;
             if (!sink.write(s.data(), s.size())) ex->gone = ex->cancel = true;  // the client left: its rows stop
@@ -339,6 +351,10 @@ int run_server(const ServeRequest& q) {
               event(last_chunk);
             }
           } catch (const serve::Cancelled&) {
+            if (ex->gone) {
+              metrics.abandoned();
+              return false;
+            }
             event(error_json(ApiError(503, "the request was cancelled: the server is shutting down", "",
                                         "server_error", "cancelled")));
           } catch (const ApiError& e) {

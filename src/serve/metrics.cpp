@@ -67,6 +67,11 @@ void Metrics::batch(std::int64_t rows, std::int64_t calls) {
     }
 }
 
+void Metrics::abandoned() {
+  std::lock_guard<std::mutex> lock(mu_);
+  ++abandoned_;
+}
+
 void Metrics::completion(std::int64_t request_calls, std::int64_t tokens) {
   std::lock_guard<std::mutex> lock(mu_);
   ++completions_;
@@ -110,6 +115,8 @@ std::string Metrics::prometheus() const {
   single(out, "unmask_batch_rows_max", "gauge", "The largest batched network call so far, in rows.",
          std::to_string(batch_max_));
   single(out, "unmask_completions_total", "counter", "Completion requests finished.", std::to_string(completions_));
+  single(out, "unmask_requests_abandoned_total", "counter",
+         "Completion requests cancelled because their client closed the connection.", std::to_string(abandoned_));
   single(out, "unmask_tokens_generated_total", "counter", "Tokens generated (completion tokens).",
          std::to_string(tokens_));
   std::int64_t recent = 0;

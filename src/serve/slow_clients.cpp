@@ -1,5 +1,5 @@
-// SlowClientGuard (slow_clients.h): per-request arrival deadlines from a scan
-// of the process's sockets.
+// SlowClientGuard (slow_clients.h): per-request arrival deadlines, and
+// clients gone mid-request, from a scan of the process's sockets.
 #include "unmask/serve/slow_clients.h"
 
 #include <arpa/inet.h>
@@ -8,6 +8,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdlib>
 #include <cstring>
 #include <vector>
@@ -40,6 +41,14 @@ std::string peer_of(int fd, int local_port) {
   return key(host, ntohs(a->sin6_port));
 }
 
+// The peer has closed (end-of-stream) or reset the connection. A peek takes
+// nothing from the stream: bytes of a next request stay for the library.
+bool peer_left(int fd) {
+  char byte;
+  const ssize_t n = recv(fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+  return n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR);
+}
+
 }  // namespace
 
 SlowClientGuard::SlowClientGuard(int port, std::chrono::milliseconds limit)
@@ -57,10 +66,16 @@ void SlowClientGuard::started(const std::string& address, int port) {
   c.seen = true;
 }
 
+void SlowClientGuard::watch_close(const std::string& address, int port, std::function<void()> on_close) {
+  std::lock_guard<std::mutex> lock(mu_);
+  connections_[key(address, port)].on_close = std::move(on_close);
+}
+
 void SlowClientGuard::finished(const std::string& address, int port) {
   std::lock_guard<std::mutex> lock(mu_);
   auto& c = connections_[key(address, port)];
   c.busy = false;
+  c.on_close = nullptr;
   c.seen = true;
   c.since = std::chrono::steady_clock::now();
 }
@@ -94,6 +109,11 @@ void SlowClientGuard::scan() {
     Connection& c = it->second;
     if (fresh) c.since = now;
     c.seen = true;
+    if (c.busy && c.on_close && peer_left(fd)) {
+      auto on_close = std::move(c.on_close);
+      c.on_close = nullptr;
+      on_close();
+    }
     if (!c.busy && now - c.since > limit_) {
       shutdown(fd, SHUT_RDWR);  // the worker's read returns; the library closes the connection
       c.since = now + std::chrono::hours(1);  // once

@@ -13,6 +13,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -91,6 +92,7 @@ class Completions {
   std::condition_variable cv_;
   std::int64_t running_rows_ = 0, running_requests_ = 0, waiting_ = 0;
   std::uint64_t next_ticket_ = 0, serving_ticket_ = 0;  // first come, first served
+  std::set<std::uint64_t> left_tickets_;                 // cancelled while behind the head of the queue
   bool draining_ = false;
 };
 

@@ -1,7 +1,8 @@
 // What `unmask serve` counts, rendered as Prometheus text for GET /metrics:
 // requests by endpoint and status, the queue, the rows running, the batched
 // network calls and their sizes, each request's own calls, tokens and
-// tokens/s, and the completion latency. Thread-safe.
+// tokens/s, the requests whose clients left, and the completion latency.
+// Thread-safe.
 #pragma once
 
 #include <array>
@@ -24,6 +25,8 @@ class Metrics {
   void batch(std::int64_t rows, std::int64_t calls);
   // A completion finished: the network calls its own sampler made, and its generated tokens.
   void completion(std::int64_t request_calls, std::int64_t tokens);
+  // A completion request cancelled because its client closed the connection.
+  void abandoned();
   void queue(std::int64_t waiting, std::int64_t running_requests, std::int64_t running_rows);
   std::string prometheus() const;
 
@@ -36,7 +39,7 @@ class Metrics {
   std::map<std::pair<std::string, int>, std::int64_t> requests_;
   std::array<std::int64_t, kRowBuckets.size()> row_counts_{};
   std::int64_t batches_ = 0, batch_rows_ = 0, batch_max_ = 0, batched_calls_ = 0;
-  std::int64_t request_calls_ = 0, completions_ = 0, tokens_ = 0;
+  std::int64_t request_calls_ = 0, completions_ = 0, tokens_ = 0, abandoned_ = 0;
   std::array<std::int64_t, kLatencyBuckets.size()> latency_counts_{};
   std::int64_t latency_count_ = 0;
   double latency_sum_ = 0;

@@ -12,8 +12,13 @@ positions, no prompt, steps fixed). Reported: tokens/s, p50 and p99 request
 latency (serve), and the ratios the goal names: serve@16 against batched
 (goal ≥ 0.9) and against sequential (goal ≥ 4).
 
+With --mixed, the requests' max_tokens vary over four lengths (max_tokens,
+−1/8, −2/8, −3/8), and only serve@16 runs, twice: as is (calls of one length
+per forward) and with --pad-lengths (lengths padded into shared forwards).
+
   bench/serve_load.py [--checkpoint RUN] [--requests 16] [--max-tokens 48]
                       [--steps 48] [--out runs/serve-load] [--hidden 128 --layers 2]
+                      [--mixed]
 
 Without --checkpoint it trains a small MDLM on the fortunes (a few minutes on
 two cores). Needs the openai package (scripts/setup.sh installs it).
@@ -79,9 +84,13 @@ def offline(unmask, run, args):
     return sequential, batched, sampling
 
 
-def serve(unmask, run, args, clients):
+def max_tokens_of(args, i):
+    return args.max_tokens - (i % 4) * (args.max_tokens // 8) if args.mixed else args.max_tokens
+
+
+def serve(unmask, run, args, clients, extra=()):
     proc = subprocess.Popen([unmask, "--log-level", "warn", "serve", "--checkpoint", str(run), "--port", "0",
-                             "--device", "cpu", "--max-batch", str(max(16, args.requests))],
+                             "--device", "cpu", "--max-batch", str(max(16, args.requests)), *extra],
                             stdout=subprocess.PIPE, text=True)
     try:
         m = re.search(r"http://([\d.]+):(\d+) \(model (.+)\)", proc.stdout.readline())
@@ -91,7 +100,7 @@ def serve(unmask, run, args, clients):
 
         def one(i):
             t = time.monotonic()
-            r = client.completions.create(model=model, prompt="", max_tokens=args.max_tokens, seed=i,
+            r = client.completions.create(model=model, prompt="", max_tokens=max_tokens_of(args, i), seed=i,
                                           extra_body={"steps": args.steps, "sampler": "ancestral"})
             return time.monotonic() - t, r.usage.completion_tokens
 
@@ -116,6 +125,26 @@ def percentile(xs, q):
     return xs[min(len(xs) - 1, int(round(q * (len(xs) - 1))))]
 
 
+def mixed(args, out, run):
+    lengths = sorted({max_tokens_of(args, i) for i in range(args.requests)})
+    lines = [f"R = {args.requests} requests × max_tokens {lengths}, {args.steps} steps, ancestral, CPU, 16 clients; "
+             f"`{' '.join(sys.argv)}`", "",
+             "| server | wall s | tokens/s | p50 s | p99 s | largest batch | forwards / requests' calls | "
+             "padding positions |", "|---|---|---|---|---|---|---|---|"]
+    rate = {}
+    for name, extra in (("unmask serve", ()), ("unmask serve --pad-lengths", ("--pad-lengths",))):
+        wall, latencies, tokens, m = serve(args.unmask, run, args, 16, extra)
+        rate[name] = tokens / wall
+        lines.append(f"| {name} | {wall:.2f} | {tokens / wall:.1f} | {percentile(latencies, 0.5):.2f} | "
+                     f"{percentile(latencies, 0.99):.2f} | {m['unmask_batch_rows_max']:.0f} | "
+                     f"{m['unmask_network_calls_total']:.0f} / {m['unmask_request_network_calls_total']:.0f} | "
+                     f"{m['unmask_padding_positions_total']:.0f} |")
+    lines += ["", f"--pad-lengths / as is, tokens/s: **{rate['unmask serve --pad-lengths'] / rate['unmask serve']:.2f}**"]
+    report = "\n".join(lines) + "\n"
+    (out / "serve_load_mixed.md").write_text(report)
+    print(report)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--unmask", default=str(ROOT / "build" / "unmask"))
@@ -126,10 +155,14 @@ def main():
     ap.add_argument("--out", default=str(ROOT / "runs" / "serve-load"))
     ap.add_argument("--hidden", type=int, default=128, help="the trained model's width (without --checkpoint)")
     ap.add_argument("--layers", type=int, default=2, help="and its depth")
+    ap.add_argument("--mixed", action="store_true", help="four max_tokens lengths; serve@16 with and without "
+                                                         "--pad-lengths only")
     args = ap.parse_args()
     out = pathlib.Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     run = pathlib.Path(args.checkpoint) if args.checkpoint else train(args.unmask, out, args.hidden, args.layers)
+    if args.mixed:
+        return mixed(args, out, run)
     tokens = args.requests * args.max_tokens
     sequential, batched, sampling = offline(args.unmask, run, args)
     rows = [("sequential `unmask sample` processes", sequential, None, None, None),

@@ -323,25 +323,53 @@ def slow_clients(s):
           "both departures are counted (unmask_requests_abandoned_total, code 499)")
 
 
-def concurrency(s):
+# 16 requests with four prompts, three max_tokens and two samplers: several canvas lengths.
+MIXED = [dict(prompt=["The", "A", "Once", ""][i % 4], max_tokens=4 + (i % 3) * 6, seed=100 + i,
+              extra_body={"steps": 8 + 4 * (i % 2), "sampler": ["ancestral", "confidence"][i % 2]})
+         for i in range(16)]
+ALONE = {}  # the MIXED texts one at a time, and the forwards they took concurrently
+
+
+def concurrent_texts(s):
+    """MIXED sent concurrently and staggered (they join a running batch): texts and forwards used."""
     c = s.client()
-    reqs = [dict(prompt=["The", "A", "Once", ""][i % 4], max_tokens=4 + (i % 3) * 6, seed=100 + i,
-                 extra_body={"steps": 8 + 4 * (i % 2), "sampler": ["ancestral", "confidence"][i % 2]})
-            for i in range(16)]
-    alone = [c.completions.create(model=s.model, **r).choices[0].text for r in reqs]
     before = s.metrics()
     with concurrent.futures.ThreadPoolExecutor(16) as pool:
         futures = []
-        for r in reqs:
+        for r in MIXED:
             futures.append(pool.submit(lambda r=r: c.completions.create(model=s.model, **r).choices[0].text))
-            time.sleep(0.01)  # staggered: they join a running batch
+            time.sleep(0.01)
         together = [f.result(timeout=TIMEOUT) for f in futures]
-    check(together == alone, "16 concurrent requests give exactly the texts they give one at a time")
     after = s.metrics()
-    batches = after["unmask_network_calls_total"] - before["unmask_network_calls_total"]
-    calls = after["unmask_request_network_calls_total"] - before["unmask_request_network_calls_total"]
+    delta = {k: after[k] - before.get(k, 0) for k in after}
+    return together, delta, after
+
+
+def concurrency(s):
+    c = s.client()
+    alone = [c.completions.create(model=s.model, **r).choices[0].text for r in MIXED]
+    together, delta, after = concurrent_texts(s)
+    check(together == alone, "16 concurrent requests give exactly the texts they give one at a time")
+    batches, calls = delta["unmask_network_calls_total"], delta["unmask_request_network_calls_total"]
     check(after["unmask_batch_rows_max"] > 1, f"batches grew beyond one row (largest {after['unmask_batch_rows_max']:.0f})")
     check(0 < batches < calls, f"{batches:.0f} batched forwards served {calls:.0f} requests' calls")
+    check(delta["unmask_padding_positions_total"] == 0, "without --pad-lengths nothing is padded")
+    ALONE.update(texts=alone, batches=batches)
+
+
+def pad_lengths(run, tmp):
+    """--pad-lengths: the mixed lengths share forwards; texts as one at a time, up to float rounding."""
+    s = Server(run, tmp, "--max-batch", "16", "--pad-lengths")
+    try:
+        together, delta, _ = concurrent_texts(s)
+        same = sum(a == b for a, b in zip(together, ALONE["texts"]))
+        check(same >= 15, f"with --pad-lengths {same} of 16 texts equal one at a time (rounding may change a tie)")
+        batches, calls = delta["unmask_network_calls_total"], delta["unmask_request_network_calls_total"]
+        check(delta["unmask_padding_positions_total"] > 0 and batches < ALONE["batches"],
+              f"lengths shared forwards: {batches:.0f} forwards for {calls:.0f} calls, "
+              f"{ALONE['batches']:.0f} without padding")
+    finally:
+        s.stop()
 
 
 def queue_full(run, tmp):
@@ -483,6 +511,8 @@ def main():
         bad_flags(run, tmp)
         print("--- queue_full", flush=True)
         queue_full(run, tmp)
+        print("--- pad_lengths", flush=True)
+        pad_lengths(run, tmp)
         print("--- queue_departures", flush=True)
         queue_departures(run, tmp)
         print("--- drain_timeout", flush=True)

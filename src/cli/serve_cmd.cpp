@@ -31,6 +31,10 @@ void add_serve_command(CLI::App& app) {
   cmd->add_option("--batch-wait-ms", r->batch_wait_ms,
                   "how long a network call waits for the other running requests to join its batch")
       ->capture_default_str();
+  cmd->add_flag("--pad-lengths", r->pad_lengths,
+                "also stack network calls of different canvas lengths into one forward, padding the shorter ones "
+                "(key-masked): fuller batches when prompts and max_tokens vary; results then equal a request alone "
+                "up to float rounding, not bit for bit");
   cmd->add_option("--drain-timeout", r->drain_seconds,
                   "seconds running requests may take to finish after SIGTERM before they are cancelled")
       ->capture_default_str();

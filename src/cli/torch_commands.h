@@ -21,7 +21,7 @@ namespace unmask::cli {
 
 // Bumped whenever a request struct or this table changes: a module from
 // another build is refused instead of misread.
-inline constexpr std::uint32_t kTorchCommandsAbi = 7;
+inline constexpr std::uint32_t kTorchCommandsAbi = 8;
 
 struct TorchCommands {
   std::uint32_t abi;

@@ -115,13 +115,15 @@ Completions::Completions(SamplingSession& session, Metrics& metrics, Completions
   const bool bf16 = session_.request(SampleOverrides{}).autocast_bf16;
   const std::int64_t mask = session_.tokenizer().special().mask;
   batcher_ = std::make_unique<NetworkBatcher>(
-      [this, &m, bf16, mask](const at::Tensor& x, const at::Tensor& cond) {  // (B, L), (B, …) → (B, L, V)
+      // (B, L), (B, …), (B, L) bool or undefined → (B, L, V)
+      [this, &m, bf16, mask](const at::Tensor& x, const at::Tensor& cond, const at::Tensor& key_mask) {
         std::lock_guard<std::mutex> lock(model_mu_);
         const AutocastGuard autocast(m.device.type(), bf16 && m.device.is_cuda());
-        return log_probs_without_mask_consuming(m.model->forward(x, cond, at::Tensor()), mask);
+        return log_probs_without_mask_consuming(m.model->forward(x, cond, key_mask), mask);
       },
       options_.max_batch, options_.gather,
-      [this](std::int64_t rows, std::int64_t calls) { metrics_.batch(rows, calls); });
+      [this](std::int64_t rows, std::int64_t calls, std::int64_t padding) { metrics_.batch(rows, calls, padding); },
+      options_.pad_lengths);
 }
 
 Completions::~Completions() { batcher_.reset(); }

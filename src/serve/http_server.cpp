@@ -172,6 +172,7 @@ int run_server(const ServeRequest& q) {
   options.max_queue = q.max_queue;
   options.max_length = q.max_length;
   options.gather = std::chrono::microseconds(static_cast<std::int64_t>(q.batch_wait_ms * 1000));
+  options.pad_lengths = q.pad_lengths;
   serve::Completions completions(session, metrics, options);
   const std::string& name = options.model_name;
   const auto created = static_cast<std::int64_t>(std::time(nullptr));

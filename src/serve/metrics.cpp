@@ -54,9 +54,10 @@ void Metrics::request(const std::string& path, int status, double seconds) {
   latency_sum_ += seconds;
 }
 
-void Metrics::batch(std::int64_t rows, std::int64_t calls) {
+void Metrics::batch(std::int64_t rows, std::int64_t calls, std::int64_t padding) {
   std::lock_guard<std::mutex> lock(mu_);
   ++batches_;
+  padding_ += padding;
   batch_rows_ += rows;
   batched_calls_ += calls;
   if (rows > batch_max_) batch_max_ = rows;
@@ -114,6 +115,8 @@ std::string Metrics::prometheus() const {
   histogram(out, "unmask_batch_rows", kRowBuckets, row_counts_, batches_, static_cast<double>(batch_rows_));
   single(out, "unmask_batch_rows_max", "gauge", "The largest batched network call so far, in rows.",
          std::to_string(batch_max_));
+  single(out, "unmask_padding_positions_total", "counter",
+         "Canvas positions the batched forwards computed as padding only (--pad-lengths).", std::to_string(padding_));
   single(out, "unmask_completions_total", "counter", "Completion requests finished.", std::to_string(completions_));
   single(out, "unmask_requests_abandoned_total", "counter",
          "Completion requests cancelled because their client closed the connection.", std::to_string(abandoned_));

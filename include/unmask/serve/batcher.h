@@ -8,6 +8,11 @@
 // join the running batch at the next step boundary and finished ones leave at
 // once. Each row's result depends only on that row (the forward is row-wise),
 // which the serve tests check bitwise on the CPU.
+// With `pad_lengths`, calls of different canvas lengths stack too: the
+// shorter canvases are padded at the end to the longest, and the key mask
+// (true at real positions) keeps the padding out of every real position's
+// attention. A row's log-probabilities then equal its unpadded ones up to
+// float rounding, not bitwise (the kernels see other shapes).
 #pragma once
 
 #include <ATen/core/Tensor.h>
@@ -33,11 +38,14 @@ struct Cancelled : std::exception {
 
 class NetworkBatcher {
  public:
-  // (B, L) canvas, (B, …) time condition (undefined: none) → (B, L, V) log-probabilities.
-  using Forward = std::function<at::Tensor(const at::Tensor&, const at::Tensor&)>;
-  // Receives the row count of every batched forward (metrics).
-  using OnBatch = std::function<void(std::int64_t rows, std::int64_t calls)>;
-  NetworkBatcher(Forward forward, std::int64_t max_rows, std::chrono::microseconds gather, OnBatch on_batch = nullptr);
+  // (B, L) canvas, (B, …) time condition (undefined: none), (B, L) bool key
+  // mask, true at real positions (undefined: no padding) → (B, L, V) log-probabilities.
+  using Forward = std::function<at::Tensor(const at::Tensor&, const at::Tensor&, const at::Tensor&)>;
+  // Receives the row count of every batched forward, its calls, and the
+  // padding positions it computed (rows × longest length − real positions).
+  using OnBatch = std::function<void(std::int64_t rows, std::int64_t calls, std::int64_t padding)>;
+  NetworkBatcher(Forward forward, std::int64_t max_rows, std::chrono::microseconds gather, OnBatch on_batch = nullptr,
+                 bool pad_lengths = false);
   ~NetworkBatcher();
   NetworkBatcher(const NetworkBatcher&) = delete;
   NetworkBatcher& operator=(const NetworkBatcher&) = delete;
@@ -66,11 +74,14 @@ class NetworkBatcher {
   void loop();
   // Takes the calls of the next forward out of pending_ (lock held).
   std::vector<Call*> take_batch();
+  // Runs one forward for `batch` and answers each call with its rows.
+  void run_batch(const std::vector<Call*>& batch);
 
   Forward forward_;
   std::int64_t max_rows_;
   std::chrono::microseconds gather_;
   OnBatch on_batch_;
+  bool pad_lengths_;
   std::mutex mu_;
   std::condition_variable cv_;
   std::deque<Call*> pending_;

@@ -30,6 +30,7 @@ struct CompletionsOptions {
   std::int64_t max_queue = 64;       // requests waiting for a slot before 429
   std::int64_t max_length = 0;       // canvas positions for semi_ar's sliding window (0: the model's context)
   std::chrono::microseconds gather{20000};  // how long a call waits for the other running requests
+  bool pad_lengths = false;          // stack calls of different canvas lengths, padded and key-masked
 };
 
 // One denoising step of one choice, for "stream_steps" (docs/SERVING.md).

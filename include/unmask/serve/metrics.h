@@ -21,8 +21,9 @@ class Metrics {
   Metrics();
   // An HTTP request answered (`seconds`: for the latency histogram of /v1/completions).
   void request(const std::string& path, int status, double seconds);
-  // A batched forward of `rows` rows serving `calls` requests' calls.
-  void batch(std::int64_t rows, std::int64_t calls);
+  // A batched forward of `rows` rows serving `calls` requests' calls, with
+  // `padding` positions computed only to stack different lengths.
+  void batch(std::int64_t rows, std::int64_t calls, std::int64_t padding = 0);
   // A completion finished: the network calls its own sampler made, and its generated tokens.
   void completion(std::int64_t request_calls, std::int64_t tokens);
   // A completion request cancelled because its client closed the connection.
@@ -38,7 +39,7 @@ class Metrics {
   std::chrono::steady_clock::time_point start_;
   std::map<std::pair<std::string, int>, std::int64_t> requests_;
   std::array<std::int64_t, kRowBuckets.size()> row_counts_{};
-  std::int64_t batches_ = 0, batch_rows_ = 0, batch_max_ = 0, batched_calls_ = 0;
+  std::int64_t batches_ = 0, batch_rows_ = 0, batch_max_ = 0, batched_calls_ = 0, padding_ = 0;
   std::int64_t request_calls_ = 0, completions_ = 0, tokens_ = 0, abandoned_ = 0;
   std::array<std::int64_t, kLatencyBuckets.size()> latency_counts_{};
   std::int64_t latency_count_ = 0;

@@ -22,6 +22,7 @@ struct ServeRequest {
   std::string model_name;          // "": the run directory's name
   std::int64_t max_length = 0;     // semi_ar / bd3lm canvas limit (0: the model's context)
   double batch_wait_ms = 20;       // how long a call waits for the other running requests to join it
+  bool pad_lengths = false;        // stack calls of different canvas lengths, padded (not bitwise: rounding)
   double drain_seconds = 30;       // SIGTERM: how long running requests may finish before they are cancelled
   std::int64_t max_body_bytes = 1 << 20;  // larger bodies get 413
   double read_timeout = 10;        // seconds a client may take to send its request (slow clients are closed)

@@ -350,6 +350,17 @@ step_serve() {
   fi
 }
 
+# serve --pad-lengths on the device: four canvas lengths, 16 concurrent
+# requests, on a server as is and one that pads them into shared forwards.
+step_serve_pad() {
+  local verdict
+  if verdict=$(with_libs timeout "$LIMIT" "${HELP[@]}" serve-probe "$UNMASK" "$WORK/tiny" "$DEV" 16 mixed 2>&1); then
+    record "serve --pad-lengths: mixed lengths share forwards" PASS "$(echo "$verdict" | tail -1)"
+  else
+    record "serve --pad-lengths: mixed lengths share forwards" FAIL "$(echo "$verdict" | tail -1 | cut -c1-250)"
+  fi
+}
+
 source "$ROOT/scripts/dev/gpu_check_measure.sh"
 
 # ---- run everything -------------------------------------------------------------
@@ -378,6 +389,7 @@ elif ((!BUILD_ONLY)); then
   step "fast decoding" step_fast_decoding 60
   step "sampling batch scaling" step_sampling_batch 40
   step "serve" step_serve 40
+  step "serve --pad-lengths" step_serve_pad 30
 fi
 write_report "$(($(date +%s) - T0))"
 ! grep -q $'\tFAIL\t' "$CHECKS"

@@ -155,34 +155,34 @@ def unpack_deb(deb, dest):
             f.seek(size + (size & 1), 1)
 
 
-def serve_probe(unmask, checkpoint, device, n):
-    """`unmask serve` on the device: N concurrent completions (staggered), the
-    same N one at a time, /metrics, then SIGTERM. Passes when every answer is
-    200, the batches grew past one row and the server exits 0; prints how many
-    concurrent texts equal their one-at-a-time texts (bitwise on the CPU; on
-    CUDA kernels chosen by shape may change a draw near a tie)."""
+def _serve_run(unmask, checkpoint, device, n, extra=(), mixed=False, alone=True):
+    """One `unmask serve`: n concurrent completions (staggered), optionally the
+    same n one at a time, /metrics, then SIGTERM. Returns (together, alone,
+    wall, tokens, metrics, exit code), or None when the server did not start.
+    `mixed`: max_tokens 48, 42, 36, 30 in turn (four canvas lengths)."""
     import concurrent.futures
     import re
     import signal
     import subprocess
     import time
     import urllib.request
-    n = int(n)
     proc = subprocess.Popen([unmask, "--log-level", "warn", "serve", "--checkpoint", checkpoint, "--port", "0",
-                             "--device", device, "--max-batch", str(max(16, n))], stdout=subprocess.PIPE, text=True)
+                             "--device", device, "--max-batch", str(max(16, n)), *extra],
+                            stdout=subprocess.PIPE, text=True)
     try:
         m = re.search(r"http://([\d.]+):(\d+) \(model (.+)\)", proc.stdout.readline() or "")
         if not m:
-            print("the server did not start")
-            return 1
+            return None
         url, model = f"http://{m.group(1)}:{m.group(2)}", m.group(3)
+        tokens = [48 - 6 * (i % 4) if mixed else 48 for i in range(n)]
 
         def one(i):
-            body = json.dumps({"model": model, "prompt": "", "max_tokens": 48, "seed": i, "steps": 48}).encode()
+            body = json.dumps({"model": model, "prompt": "", "max_tokens": tokens[i], "seed": i, "steps": 48}).encode()
             req = urllib.request.Request(url + "/v1/completions", body, {"Content-Type": "application/json"})
             with urllib.request.urlopen(req, timeout=120) as r:
                 return json.loads(r.read())["choices"][0]["text"]
 
+        one(0)  # warm-up: the first forwards on a device pay for their kernels
         t0 = time.monotonic()
         with concurrent.futures.ThreadPoolExecutor(n) as pool:
             futures = []
@@ -191,7 +191,7 @@ def serve_probe(unmask, checkpoint, device, n):
                 time.sleep(0.005)
             together = [f.result() for f in futures]
         wall = time.monotonic() - t0
-        alone = [one(i) for i in range(n)]
+        one_by_one = [one(i) for i in range(n)] if alone else []
         metrics = {}
         for line in urllib.request.urlopen(url + "/metrics", timeout=30).read().decode().splitlines():
             if line and not line.startswith("#"):
@@ -200,9 +200,39 @@ def serve_probe(unmask, checkpoint, device, n):
     finally:
         proc.send_signal(signal.SIGTERM)
         code = proc.wait(timeout=60)
+    return together, one_by_one, wall, sum(tokens), metrics, code
+
+
+def serve_probe(unmask, checkpoint, device, n, mode="plain"):
+    """`unmask serve` on the device. plain: N concurrent completions against
+    the same N one at a time; passes when every answer is 200, the batches grew
+    past one row and the server exits 0, and prints how many concurrent texts
+    equal their one-at-a-time texts (bitwise on the CPU; on CUDA kernels chosen
+    by shape may change a draw near a tie). mixed: N concurrent completions of
+    four lengths on a server as is and one with --pad-lengths; prints both
+    speeds, their forwards and how many texts agree."""
+    n = int(n)
+    if mode == "mixed":
+        plain = _serve_run(unmask, checkpoint, device, n, mixed=True, alone=False)
+        padded = _serve_run(unmask, checkpoint, device, n, ("--pad-lengths",), mixed=True, alone=False)
+        if plain is None or padded is None:
+            print("the server did not start")
+            return 1
+        same = sum(a == b for a, b in zip(plain[0], padded[0]))
+        rate = [r[3] / r[2] for r in (plain, padded)]
+        print(f"mixed lengths, {n} concurrent: as is {rate[0]:.0f} tokens/s in {plain[4].get('unmask_network_calls_total', 0):.0f} "
+              f"forwards; --pad-lengths {rate[1]:.0f} tokens/s in {padded[4].get('unmask_network_calls_total', 0):.0f} "
+              f"forwards ({padded[4].get('unmask_padding_positions_total', 0):.0f} padding positions); "
+              f"ratio {rate[1] / rate[0]:.2f}; {same}/{n} texts equal; exit {plain[5]}, {padded[5]}")
+        return 0 if plain[5] == 0 and padded[5] == 0 and padded[4].get("unmask_padding_positions_total", 0) > 0 else 1
+    run = _serve_run(unmask, checkpoint, device, n)
+    if run is None:
+        print("the server did not start")
+        return 1
+    together, alone, wall, tokens, metrics, code = run
     same = sum(a == b for a, b in zip(together, alone))
     rows = metrics.get("unmask_batch_rows_max", 0)
-    print(f"{n} concurrent requests in {wall:.2f} s ({n * 48 / wall:.0f} tokens/s), largest batch {rows:.0f} rows, "
+    print(f"{n} concurrent requests in {wall:.2f} s ({tokens / wall:.0f} tokens/s), largest batch {rows:.0f} rows, "
           f"{metrics.get('unmask_network_calls_total', 0):.0f} forwards for "
           f"{metrics.get('unmask_request_network_calls_total', 0):.0f} requests' calls; {same}/{n} texts equal "
           f"one at a time; exit {code}")

@@ -8,129 +8,30 @@ checks: completions, n > 1, seeds, streaming and step frames, the texts equal
 requests one at a time, continuous batching (batches > 1, fewer network calls
 than the requests made), errors as the client's own exception types, bad
 input (malformed JSON, wrong types, unknown fields, huge numbers, a 10 MB
-body, a slowloris client, a client killed mid-stream), 429 with Retry-After,
-401 without the key, RSS stable over 500 requests, SIGTERM with requests in
-flight (they finish, exit 0). Every server is stopped by the test itself;
-every wait is bounded.
+body, a slowloris client, a client killed mid-stream or gone mid-request),
+429 with Retry-After, 401 without the key, RSS stable over 500 requests,
+and, on servers of their own (serve_lifecycle.py), --pad-lengths, clients
+leaving the queue, SIGTERM with requests in flight (they finish, exit 0),
+the drain timeout, bad flags and a port already serving. Every server is
+stopped by the test itself; every wait is bounded. The shared pieces are in
+serve_harness.py.
 
 Usage: serve_test.py UNMASK_BINARY FIXTURE_DATA_DIR
 """
 import concurrent.futures
 import http.client
 import json
-import os
 import pathlib
-import re
-import signal
 import socket
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 
 import openai
 
-UNMASK = sys.argv[1]
-DATA = sys.argv[2]
-TIMEOUT = 60
-failures = []
-
-
-def check(cond, what):
-    if not cond:
-        failures.append(what)
-        print("FAIL:", what, flush=True)
-    else:
-        print("ok:", what, flush=True)
-
-
-def train(tmp):
-    config = tmp / "tiny.json"
-    config.write_text(json.dumps({
-        "seed": 3,
-        "model": {"backbone": "dit", "hidden": 32, "layers": 1, "heads": 2, "cond_dim": 16, "dropout": 0.0,
-                  "max_length": 48},
-        "diffusion": {"objective": "mdlm"},
-        "data": {"path": DATA, "mode": "pad", "length": 48},
-        "train": {"batch_size": 8, "max_steps": 30, "lr": 0.003, "warmup_steps": 2, "log_every": 10,
-                  "eval_every": 30, "val_batches": 1, "checkpoint_every": 30, "sample_every": 0, "device": "cpu"},
-        "sample": {"num": 1, "length": 48, "steps": 24}}))
-    run = tmp / "tiny"
-    subprocess.run([UNMASK, "--log-level", "warn", "train", "--config", str(config), "--out", str(run)], check=True,
-                   timeout=300)
-    return run
-
-
-class Server:
-    def __init__(self, run, tmp, *args, key=None):
-        self.log = open(tmp / f"server-{time.monotonic_ns()}.log", "w+")
-        cmd = [UNMASK, "serve", "--checkpoint", str(run), "--port", "0", "--device", "cpu", *args]
-        if key:
-            keyfile = tmp / "key"
-            keyfile.write_text(key + "\n")
-            cmd += ["--api-key-file", str(keyfile)]
-        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=self.log, text=True)
-        line = self.proc.stdout.readline()  # "unmask serve: listening on http://127.0.0.1:PORT (model NAME)"
-        m = re.search(r"http://([\d.]+):(\d+) \(model (.+)\)", line)
-        if not m:
-            self.stop()
-            raise RuntimeError("the server did not start: " + line + self.logs())
-        self.host, self.port, self.model = m.group(1), int(m.group(2)), m.group(3)
-        self.url = f"http://{self.host}:{self.port}"
-        self.key = key
-
-    def client(self, **kw):
-        return openai.OpenAI(base_url=self.url + "/v1", api_key=self.key or "none", max_retries=0, timeout=TIMEOUT, **kw)
-
-    def raw(self, method, path, body=None, headers=None):
-        c = http.client.HTTPConnection(self.host, self.port, timeout=TIMEOUT)
-        h = {"Authorization": f"Bearer {self.key}"} if self.key else {}
-        h.update(headers or {})
-        c.request(method, path, body=body, headers=h)
-        r = c.getresponse()
-        data = r.read()
-        c.close()
-        return r.status, dict(r.getheaders()), data
-
-    def metrics(self):
-        status, _, body = self.raw("GET", "/metrics")
-        assert status == 200, status
-        out = {}
-        for line in body.decode().splitlines():
-            if line and not line.startswith("#"):
-                name, value = line.rsplit(" ", 1)
-                out[name] = float(value)
-        return out
-
-    def rss_kb(self):
-        for line in pathlib.Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-        return 0
-
-    def logs(self):
-        self.log.flush()
-        self.log.seek(0)
-        return self.log.read()[-3000:]
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        return self.proc.returncode
-
-
-def cli_sample(run, prompt, num, seed, length, steps, tmp):
-    out = tmp / f"cli-{time.monotonic_ns()}.jsonl"
-    subprocess.run([UNMASK, "--log-level", "warn", "sample", "--checkpoint", str(run), "--prompt", prompt, "--num",
-                    str(num), "--seed", str(seed), "--length", str(length), "--steps", str(steps), "--device", "cpu",
-                    "--out", str(out)], check=True, timeout=120)
-    return [json.loads(line) for line in out.read_text().splitlines()]
+from serve_harness import ALONE, MIXED, Server, check, cli_sample, concurrent_texts, failures, train
+import serve_lifecycle as lifecycle
 
 
 def basics(s, run, tmp):
@@ -323,28 +224,6 @@ def slow_clients(s):
           "both departures are counted (unmask_requests_abandoned_total, code 499)")
 
 
-# 16 requests with four prompts, three max_tokens and two samplers: several canvas lengths.
-MIXED = [dict(prompt=["The", "A", "Once", ""][i % 4], max_tokens=4 + (i % 3) * 6, seed=100 + i,
-              extra_body={"steps": 8 + 4 * (i % 2), "sampler": ["ancestral", "confidence"][i % 2]})
-         for i in range(16)]
-ALONE = {}  # the MIXED texts one at a time, and the forwards they took concurrently
-
-
-def concurrent_texts(s):
-    """MIXED sent concurrently and staggered (they join a running batch): texts and forwards used."""
-    c = s.client()
-    before = s.metrics()
-    with concurrent.futures.ThreadPoolExecutor(16) as pool:
-        futures = []
-        for r in MIXED:
-            futures.append(pool.submit(lambda r=r: c.completions.create(model=s.model, **r).choices[0].text))
-            time.sleep(0.01)
-        together = [f.result(timeout=TIMEOUT) for f in futures]
-    after = s.metrics()
-    delta = {k: after[k] - before.get(k, 0) for k in after}
-    return together, delta, after
-
-
 def concurrency(s):
     c = s.client()
     alone = [c.completions.create(model=s.model, **r).choices[0].text for r in MIXED]
@@ -355,103 +234,6 @@ def concurrency(s):
     check(0 < batches < calls, f"{batches:.0f} batched forwards served {calls:.0f} requests' calls")
     check(delta["unmask_padding_positions_total"] == 0, "without --pad-lengths nothing is padded")
     ALONE.update(texts=alone, batches=batches)
-
-
-def pad_lengths(run, tmp):
-    """--pad-lengths: the mixed lengths share forwards; texts as one at a time, up to float rounding."""
-    s = Server(run, tmp, "--max-batch", "16", "--pad-lengths")
-    try:
-        together, delta, _ = concurrent_texts(s)
-        same = sum(a == b for a, b in zip(together, ALONE["texts"]))
-        check(same >= 15, f"with --pad-lengths {same} of 16 texts equal one at a time (rounding may change a tie)")
-        batches, calls = delta["unmask_network_calls_total"], delta["unmask_request_network_calls_total"]
-        check(delta["unmask_padding_positions_total"] > 0 and batches < ALONE["batches"],
-              f"lengths shared forwards: {batches:.0f} forwards for {calls:.0f} calls, "
-              f"{ALONE['batches']:.0f} without padding")
-    finally:
-        s.stop()
-
-
-def queue_full(run, tmp):
-    s = Server(run, tmp, "--max-batch", "1", "--max-queue", "1")
-    try:
-        body = {"model": s.model, "prompt": "A", "max_tokens": 30, "steps": 3000}
-        with concurrent.futures.ThreadPoolExecutor(2) as pool:
-            slow = [pool.submit(s.raw, "POST", "/v1/completions", json.dumps(body)) for _ in range(2)]
-            time.sleep(1.0)
-            status, headers, data = s.raw("POST", "/v1/completions", json.dumps(body))
-            check(status == 429 and headers.get("Retry-After") == "1", "a full queue → 429 with Retry-After")
-            try:
-                s.client().completions.create(model=s.model, prompt="A", max_tokens=2)
-                check(False, "the client sees the full queue")
-            except openai.RateLimitError:
-                check(True, "the client raises RateLimitError on a full queue")
-            # SIGTERM with two requests in flight: both finish, then exit 0.
-            s.proc.send_signal(signal.SIGTERM)
-            results = [f.result(timeout=TIMEOUT)[0] for f in slow]
-        check(results == [200, 200], f"SIGTERM lets the running and the queued request finish ({results})")
-        check(s.proc.wait(timeout=30) == 0, "the server exits 0 after draining")
-    finally:
-        s.stop()
-
-
-def queue_departures(run, tmp):
-    """Clients that leave while queued or running free their places; first come, first served holds."""
-    s = Server(run, tmp, "--max-batch", "1", "--max-queue", "4")
-
-    def open_request(steps):  # a raw connection with a request on it, kept open
-        body = json.dumps({"model": s.model, "prompt": "A", "max_tokens": 30, "steps": steps})
-        k = socket.create_connection((s.host, s.port), timeout=30)
-        k.sendall(("POST /v1/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-                   f"Content-Length: {len(body)}\r\n\r\n{body}").encode())
-        return k
-
-    def wait_for(name, value):
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline and s.metrics()[name] != value:
-            time.sleep(0.05)
-        return s.metrics()[name] == value
-
-    try:
-        a = open_request(100000)
-        check(wait_for("unmask_requests_running", 1), "request A runs")
-        with concurrent.futures.ThreadPoolExecutor(1) as pool:
-            b = pool.submit(s.raw, "POST", "/v1/completions",
-                            json.dumps({"model": s.model, "prompt": "B", "max_tokens": 2, "steps": 2}))
-            check(wait_for("unmask_queue_depth", 1), "request B waits behind it")
-            c = open_request(100000)
-            check(wait_for("unmask_queue_depth", 2), "request C waits behind B")
-            c.close()  # C leaves from the middle of the queue
-            check(wait_for("unmask_queue_depth", 1), "C's departure leaves B alone in the queue")
-            a.close()  # A leaves while running: B's turn
-            try:
-                status = b.result(timeout=20)[0]
-            except concurrent.futures.TimeoutError:
-                status = None
-            check(status == 200, f"B is served once A leaves ({status})")
-        m = s.metrics()
-        check(m["unmask_requests_abandoned_total"] == 2 and m["unmask_queue_depth"] == 0
-              and m["unmask_requests_running"] == 0, "two departures counted, nothing left queued or running")
-        check(s.client().completions.create(model=s.model, prompt="x", max_tokens=2).choices,
-              "and the queue admits new requests")
-    finally:
-        s.stop()
-
-
-def drain_timeout(run, tmp):
-    s = Server(run, tmp, "--drain-timeout", "1")
-    try:
-        body = {"model": s.model, "prompt": "A", "max_tokens": 40, "steps": 90000}
-        with concurrent.futures.ThreadPoolExecutor(1) as pool:
-            f = pool.submit(s.raw, "POST", "/v1/completions", json.dumps(body))
-            time.sleep(1.0)
-            t0 = time.monotonic()
-            s.proc.send_signal(signal.SIGTERM)
-            status, _, data = f.result(timeout=TIMEOUT)
-        check(status == 503 and b"cancelled" in data, "past --drain-timeout a running request is cancelled (503)")
-        check(s.proc.wait(timeout=30) == 0 and time.monotonic() - t0 < 10, "and the server exits 0 soon after")
-    finally:
-        s.stop()
 
 
 def memory(s):
@@ -466,39 +248,15 @@ def memory(s):
     check(grown < 20 * 1024, f"RSS stable over 500 requests (grew {grown} kB)")
 
 
-def bad_flags(run, tmp):
-    """Bad flags and files: exit 1, one line naming what is wrong, no server left."""
-    empty = tmp / "empty-key"
-    empty.write_text("\n")
-    for args, want in ((["--max-batch", "0"], "--max-batch must be at least 1"),
-                       (["--port", "70000"], "--port must lie in [0, 65535]"),
-                       (["--api-key-file", str(tmp / "missing-key")], "cannot be read"),
-                       (["--api-key-file", str(empty)], "is empty")):
-        r = subprocess.run([UNMASK, "serve", "--checkpoint", str(run), "--device", "cpu", *args],
-                           capture_output=True, text=True, timeout=60)
-        lines = [l for l in r.stderr.splitlines() if l.strip()]
-        check(r.returncode == 1 and len(lines) == 1 and want in lines[0], f"serve {' '.join(args)} → exit 1: {want}")
-
-
-def port_in_use(s, run):
-    """A second server on a port that is serving: exit 1 naming the port, and the first one still answers."""
-    r = subprocess.run([UNMASK, "serve", "--checkpoint", str(run), "--device", "cpu", "--host", s.host,
-                        "--port", str(s.port)], capture_output=True, text=True, timeout=60)
-    lines = [l for l in r.stderr.splitlines() if l.strip()]
-    check(r.returncode == 1 and len(lines) == 1 and f":{s.port}: the port is in use" in lines[0],
-          f"serve on a port in use → exit 1 naming it ({r.returncode}: {lines[:1]})")
-    check(s.raw("GET", "/health")[0] == 200, "and the first server still answers")
-
-
 def main():
     with tempfile.TemporaryDirectory() as d:
         tmp = pathlib.Path(d)
         run = train(tmp)
         s = Server(run, tmp, "--max-batch", "16", "--max-queue", "32", "--read-timeout", "2", key="test-key-123")
         try:
-            for part in (basics, raw_sse, errors, concurrency, slow_clients, memory, port_in_use):
+            for part in (basics, raw_sse, errors, concurrency, slow_clients, memory, lifecycle.port_in_use):
                 print(f"--- {part.__name__}", flush=True)
-                part(*((s, run, tmp) if part is basics else (s, run) if part is port_in_use else (s,)))
+                part(*((s, run, tmp) if part is basics else (s, run) if part is lifecycle.port_in_use else (s,)))
             check(s.proc.poll() is None, "the server is still running")
             logs = s.logs()
             check("test-key-123" not in logs, "the key never appears in the log")
@@ -508,15 +266,15 @@ def main():
                 print(s.logs())
             s.stop()
         print("--- bad_flags", flush=True)
-        bad_flags(run, tmp)
+        lifecycle.bad_flags(run, tmp)
         print("--- queue_full", flush=True)
-        queue_full(run, tmp)
+        lifecycle.queue_full(run, tmp)
         print("--- pad_lengths", flush=True)
-        pad_lengths(run, tmp)
+        lifecycle.pad_lengths(run, tmp)
         print("--- queue_departures", flush=True)
-        queue_departures(run, tmp)
+        lifecycle.queue_departures(run, tmp)
         print("--- drain_timeout", flush=True)
-        drain_timeout(run, tmp)
+        lifecycle.drain_timeout(run, tmp)
     if failures:
         print(f"FAILED: {len(failures)} checks:\n  " + "\n  ".join(failures))
         sys.exit(1)

@@ -23,8 +23,8 @@ namespace fs = std::filesystem;
 
 const SafetensorsFile& reference() {
   static const SafetensorsFile f = [] {
-    const test::TempDir* keep = new test::TempDir();  // lives for the process
-    const fs::path dir = *keep / "bd3lm";
+    static const test::TempDir keep;  // outlives `f` (destroyed after it), removed at exit
+    const fs::path dir = keep / "bd3lm";
     const std::string cmd = std::string(UNMASK_PYTHON) + " " + UNMASK_SOURCE_DIR +
                             "/tests/fixtures/make_bd3lm_fixtures.py " + dir.string() + " 2>/dev/null";
     if (std::system(cmd.c_str()) != 0) throw std::runtime_error("failed: " + cmd);

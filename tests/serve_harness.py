@@ -1,14 +1,15 @@
 """What tests/serve_test.py and tests/serve_lifecycle.py share: the binary
 and fixture paths from the command line, `check` with its list of failures,
 a tiny trained model, a server on a free port (started and stopped by the
-test), `unmask sample` for comparison, and 16 mixed requests sent
-concurrently."""
+test), `unmask sample` for comparison, 16 mixed requests sent
+concurrently, and requests sent beside an endless one."""
 import concurrent.futures
 import http.client
 import json
 import pathlib
 import re
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -139,3 +140,35 @@ def concurrent_texts(s):
     after = s.metrics()
     delta = {k: after[k] - before.get(k, 0) for k in after}
     return together, delta, after
+
+
+def beside_anchor(s, group):
+    """The requests of `group` sent while an endless request (prompt "A",
+    max_tokens 8, ancestral) runs, then the endless one is closed: forwards
+    shared over that window (calls minus forwards). Unlike MIXED's staggered
+    sending this does not depend on timing: every forward of the group can
+    join the anchor's, and each one that joins it is counted."""
+    body = json.dumps({"model": s.model, "prompt": "A", "max_tokens": 8, "steps": 100000, "sampler": "ancestral"})
+    auth = f"Authorization: Bearer {s.key}\r\n" if s.key else ""
+    anchor = socket.create_connection((s.host, s.port), timeout=TIMEOUT)
+    anchor.sendall(("POST /v1/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                    f"{auth}Content-Length: {len(body)}\r\n\r\n{body}").encode())
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and s.metrics()["unmask_requests_running"] == 0:
+        time.sleep(0.02)
+    before = s.metrics()
+    c = s.client()
+    with concurrent.futures.ThreadPoolExecutor(len(group)) as pool:
+        list(pool.map(lambda r: c.completions.create(model=s.model, **r), group))
+    after = s.metrics()
+    anchor.close()
+    while time.monotonic() < deadline + TIMEOUT and s.metrics()["unmask_requests_running"] > 0:
+        time.sleep(0.05)
+    return ((after["unmask_request_network_calls_total"] - before["unmask_request_network_calls_total"])
+            - (after["unmask_network_calls_total"] - before["unmask_network_calls_total"]))
+
+
+# Four requests with the anchor's canvas length (BOS + one prompt token + 8),
+# and four of lengths that differ from it and from each other.
+SAME_LENGTH = [dict(prompt="A", max_tokens=8, seed=seed, extra_body={"steps": 6}) for seed in range(4)]
+OTHER_LENGTHS = [dict(prompt="A", max_tokens=n, seed=7, extra_body={"steps": 6}) for n in (3, 5, 11, 14)]

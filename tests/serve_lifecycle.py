@@ -10,7 +10,7 @@ import time
 
 import openai
 
-from serve_harness import ALONE, TIMEOUT, UNMASK, Server, check, concurrent_texts
+from serve_harness import ALONE, OTHER_LENGTHS, TIMEOUT, UNMASK, Server, beside_anchor, check, concurrent_texts
 
 
 def pad_lengths(run, tmp):
@@ -21,9 +21,11 @@ def pad_lengths(run, tmp):
         same = sum(a == b for a, b in zip(together, ALONE["texts"]))
         check(same >= 15, f"with --pad-lengths {same} of 16 texts equal one at a time (rounding may change a tie)")
         batches, calls = delta["unmask_network_calls_total"], delta["unmask_request_network_calls_total"]
-        check(delta["unmask_padding_positions_total"] > 0 and batches < ALONE["batches"],
-              f"lengths shared forwards: {batches:.0f} forwards for {calls:.0f} calls, "
-              f"{ALONE['batches']:.0f} without padding")
+        print(f"info: staggered, {batches:.0f} forwards for {calls:.0f} calls, {ALONE['batches']:.0f} without padding",
+              flush=True)
+        check(delta["unmask_padding_positions_total"] > 0, "shorter canvases were padded")
+        shared = beside_anchor(s, OTHER_LENGTHS)
+        check(shared > 0, f"with --pad-lengths other lengths share forwards with a running one ({shared:.0f})")
     finally:
         s.stop()
 

@@ -21,6 +21,7 @@ Usage: serve_test.py UNMASK_BINARY FIXTURE_DATA_DIR
 import concurrent.futures
 import http.client
 import json
+import os
 import pathlib
 import socket
 import subprocess
@@ -250,6 +251,12 @@ def memory(s):
         start = s.rss_kb()
         list(pool.map(one, range(500)))
     grown = s.rss_kb() - start
+    if "ASAN_OPTIONS" in os.environ:
+        # Under AddressSanitizer (.ci/sanitize) RSS measures its allocator: freed blocks wait in a 256 MB
+        # quarantine and are never returned, so RSS climbs for a thousand requests and more. LeakSanitizer
+        # stands in: it runs when each server exits, and a leak makes the exit code checked below non-zero.
+        print(f"info: under AddressSanitizer RSS grew {grown} kB; LeakSanitizer checks the exit", flush=True)
+        return
     check(grown < 20 * 1024, f"RSS stable over 500 requests (grew {grown} kB)")
 
 

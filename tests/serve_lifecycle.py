@@ -26,6 +26,7 @@ def pad_lengths(run, tmp):
         check(delta["unmask_padding_positions_total"] > 0, "shorter canvases were padded")
         shared = beside_anchor(s, OTHER_LENGTHS)
         check(shared > 0, f"with --pad-lengths other lengths share forwards with a running one ({shared:.0f})")
+        check(s.stop() == 0, "the padding server exits 0 on SIGTERM")
     finally:
         s.stop()
 
@@ -92,6 +93,7 @@ def queue_departures(run, tmp):
               and m["unmask_requests_running"] == 0, "two departures counted, nothing left queued or running")
         check(s.client().completions.create(model=s.model, prompt="x", max_tokens=2).choices,
               "and the queue admits new requests")
+        check(s.stop() == 0, "that server exits 0 on SIGTERM")
     finally:
         s.stop()
 

@@ -68,8 +68,8 @@ class Server:
     def client(self, **kw):
         return openai.OpenAI(base_url=self.url + "/v1", api_key=self.key or "none", max_retries=0, timeout=TIMEOUT, **kw)
 
-    def raw(self, method, path, body=None, headers=None):
-        c = http.client.HTTPConnection(self.host, self.port, timeout=TIMEOUT)
+    def raw(self, method, path, body=None, headers=None, timeout=TIMEOUT):
+        c = http.client.HTTPConnection(self.host, self.port, timeout=timeout)
         h = {"Authorization": f"Bearer {self.key}"} if self.key else {}
         h.update(headers or {})
         c.request(method, path, body=body, headers=h)
@@ -145,9 +145,10 @@ def concurrent_texts(s):
 def beside_anchor(s, group):
     """The requests of `group` sent while an endless request (prompt "A",
     max_tokens 8, ancestral) runs, then the endless one is closed: forwards
-    shared over that window (calls minus forwards). Unlike MIXED's staggered
-    sending this does not depend on timing: every forward of the group can
-    join the anchor's, and each one that joins it is counted."""
+    shared over that window (calls minus forwards), and the group's texts.
+    Unlike MIXED's staggered sending this does not depend on timing: every
+    forward of the group can join the anchor's, and each one that joins it
+    is counted."""
     body = json.dumps({"model": s.model, "prompt": "A", "max_tokens": 8, "steps": 100000, "sampler": "ancestral"})
     auth = f"Authorization: Bearer {s.key}\r\n" if s.key else ""
     anchor = socket.create_connection((s.host, s.port), timeout=TIMEOUT)
@@ -159,13 +160,18 @@ def beside_anchor(s, group):
     before = s.metrics()
     c = s.client()
     with concurrent.futures.ThreadPoolExecutor(len(group)) as pool:
-        list(pool.map(lambda r: c.completions.create(model=s.model, **r), group))
+        texts = list(pool.map(lambda r: c.completions.create(model=s.model, **r).choices[0].text, group))
     after = s.metrics()
     anchor.close()
     while time.monotonic() < deadline + TIMEOUT and s.metrics()["unmask_requests_running"] > 0:
         time.sleep(0.05)
     return ((after["unmask_request_network_calls_total"] - before["unmask_request_network_calls_total"])
-            - (after["unmask_network_calls_total"] - before["unmask_network_calls_total"]))
+            - (after["unmask_network_calls_total"] - before["unmask_network_calls_total"])), texts
+
+
+def one_at_a_time(s, group):
+    c = s.client()
+    return [c.completions.create(model=s.model, **r).choices[0].text for r in group]
 
 
 # Four requests with the anchor's canvas length (BOS + one prompt token + 8),

@@ -32,7 +32,7 @@ import time
 import openai
 
 from serve_harness import (ALONE, MIXED, OTHER_LENGTHS, SAME_LENGTH, Server, beside_anchor, check, cli_sample,
-                           concurrent_texts, failures, train)
+                           concurrent_texts, failures, one_at_a_time, train)
 import serve_lifecycle as lifecycle
 
 
@@ -232,13 +232,16 @@ def concurrency(s):
     together, delta, after = concurrent_texts(s)
     check(together == alone, "16 concurrent requests give exactly the texts they give one at a time")
     batches, calls = delta["unmask_network_calls_total"], delta["unmask_request_network_calls_total"]
-    check(after["unmask_batch_rows_max"] > 1, f"batches grew beyond one row (largest {after['unmask_batch_rows_max']:.0f})")
     print(f"info: staggered, {batches:.0f} batched forwards served {calls:.0f} requests' calls", flush=True)
     check(delta["unmask_padding_positions_total"] == 0, "without --pad-lengths nothing is padded")
-    shared = beside_anchor(s, SAME_LENGTH)
+    shared, texts = beside_anchor(s, SAME_LENGTH)
     check(shared > 0, f"requests of one length share forwards with a running one ({shared:.0f} calls rode along)")
-    shared = beside_anchor(s, OTHER_LENGTHS)
+    check(texts == one_at_a_time(s, SAME_LENGTH), "and give exactly the texts they give one at a time")
+    rows = s.metrics()["unmask_batch_rows_max"]
+    check(rows > 1, f"batches grew beyond one row (largest {rows:.0f})")
+    shared, texts = beside_anchor(s, OTHER_LENGTHS)
     check(shared == 0, f"without --pad-lengths other lengths share none ({shared:.0f})")
+    ALONE.update(other_lengths=texts)
     ALONE.update(texts=alone, batches=batches)
 
 

@@ -78,6 +78,23 @@ class Server:
         c.close()
         return r.status, dict(r.getheaders()), data
 
+    def open_request(self, body):
+        """POST /v1/completions of `body` (a dict) on a raw connection that stays
+        open; closing it is the client leaving."""
+        data = json.dumps(body)
+        auth = f"Authorization: Bearer {self.key}\r\n" if self.key else ""
+        k = socket.create_connection((self.host, self.port), timeout=30)
+        k.sendall(("POST /v1/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                   f"{auth}Content-Length: {len(data)}\r\n\r\n{data}").encode())
+        return k
+
+    def wait_for(self, name, value, seconds=20):
+        """Whether metric `name` reaches `value` within `seconds`."""
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline and self.metrics()[name] != value:
+            time.sleep(0.05)
+        return self.metrics()[name] == value
+
     def metrics(self):
         status, _, body = self.raw("GET", "/metrics")
         assert status == 200, status
@@ -149,22 +166,16 @@ def beside_anchor(s, group):
     Unlike MIXED's staggered sending this does not depend on timing: every
     forward of the group can join the anchor's, and each one that joins it
     is counted."""
-    body = json.dumps({"model": s.model, "prompt": "A", "max_tokens": 8, "steps": 100000, "sampler": "ancestral"})
-    auth = f"Authorization: Bearer {s.key}\r\n" if s.key else ""
-    anchor = socket.create_connection((s.host, s.port), timeout=TIMEOUT)
-    anchor.sendall(("POST /v1/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-                    f"{auth}Content-Length: {len(body)}\r\n\r\n{body}").encode())
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline and s.metrics()["unmask_requests_running"] == 0:
-        time.sleep(0.02)
+    anchor = s.open_request({"model": s.model, "prompt": "A", "max_tokens": 8, "steps": 100000,
+                             "sampler": "ancestral"})
+    s.wait_for("unmask_requests_running", 1)
     before = s.metrics()
     c = s.client()
     with concurrent.futures.ThreadPoolExecutor(len(group)) as pool:
         texts = list(pool.map(lambda r: c.completions.create(model=s.model, **r).choices[0].text, group))
     after = s.metrics()
     anchor.close()
-    while time.monotonic() < deadline + TIMEOUT and s.metrics()["unmask_requests_running"] > 0:
-        time.sleep(0.05)
+    s.wait_for("unmask_requests_running", 0, seconds=TIMEOUT)
     return ((after["unmask_request_network_calls_total"] - before["unmask_request_network_calls_total"])
             - (after["unmask_network_calls_total"] - before["unmask_network_calls_total"])), texts
 

@@ -4,7 +4,6 @@ timeout, bad flags, a port already serving. Run from tests/serve_test.py."""
 import concurrent.futures
 import json
 import signal
-import socket
 import subprocess
 import time
 
@@ -61,30 +60,20 @@ def queue_departures(run, tmp):
     """Clients that leave while queued or running free their places; first come, first served holds."""
     s = Server(run, tmp, "--max-batch", "1", "--max-queue", "4")
 
-    def open_request(steps):  # a raw connection with a request on it, kept open
-        body = json.dumps({"model": s.model, "prompt": "A", "max_tokens": 30, "steps": steps})
-        k = socket.create_connection((s.host, s.port), timeout=30)
-        k.sendall(("POST /v1/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-                   f"Content-Length: {len(body)}\r\n\r\n{body}").encode())
-        return k
-
-    def wait_for(name, value):
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline and s.metrics()[name] != value:
-            time.sleep(0.05)
-        return s.metrics()[name] == value
+    def open_request(steps):
+        return s.open_request({"model": s.model, "prompt": "A", "max_tokens": 30, "steps": steps})
 
     try:
         a = open_request(100000)
-        check(wait_for("unmask_requests_running", 1), "request A runs")
+        check(s.wait_for("unmask_requests_running", 1), "request A runs")
         with concurrent.futures.ThreadPoolExecutor(1) as pool:
             b = pool.submit(s.raw, "POST", "/v1/completions",
                             json.dumps({"model": s.model, "prompt": "B", "max_tokens": 2, "steps": 2}))
-            check(wait_for("unmask_queue_depth", 1), "request B waits behind it")
+            check(s.wait_for("unmask_queue_depth", 1), "request B waits behind it")
             c = open_request(100000)
-            check(wait_for("unmask_queue_depth", 2), "request C waits behind B")
+            check(s.wait_for("unmask_queue_depth", 2), "request C waits behind B")
             c.close()  # C leaves from the middle of the queue
-            check(wait_for("unmask_queue_depth", 1), "C's departure leaves B alone in the queue")
+            check(s.wait_for("unmask_queue_depth", 1), "C's departure leaves B alone in the queue")
             a.close()  # A leaves while running: B's turn
             try:
                 status = b.result(timeout=20)[0]

@@ -187,39 +187,25 @@ def slow_clients(s):
     check(closed, "the trickling client is closed after the read timeout")
     # A client killed mid-stream: its rows stop, the server goes on.
     before = s.metrics()
-    body = json.dumps({"model": s.model, "prompt": "A", "max_tokens": 40, "steps": 4000, "stream": True,
-                       "sampler": "ancestral"})
-    k = socket.create_connection((s.host, s.port), timeout=30)
-    k.sendall(("POST /v1/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-               f"Authorization: Bearer {s.key}\r\nContent-Length: {len(body)}\r\n\r\n{body}").encode())
+    k = s.open_request({"model": s.model, "prompt": "A", "max_tokens": 40, "steps": 4000, "stream": True,
+                        "sampler": "ancestral"})
     k.recv(100)  # the headers have come: it is running
     time.sleep(0.3)
     k.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
     k.close()
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline and s.metrics()["unmask_requests_running"] > 0:
-        time.sleep(0.1)
-    after = s.metrics()
-    check(after["unmask_requests_running"] == 0, "a client gone mid-stream cancels its rows")
+    check(s.wait_for("unmask_requests_running", 0), "a client gone mid-stream cancels its rows")
     check(s.client().completions.create(model=s.model, prompt="x", max_tokens=2).choices,
           "the server serves after a client was killed mid-stream")
     # A non-streaming client that closes its connection while its request runs
     # (a plain close: end-of-stream, no reset): the request stops too.
-    body = json.dumps({"model": s.model, "prompt": "A", "max_tokens": 40, "steps": 100000, "sampler": "ancestral"})
-    k = socket.create_connection((s.host, s.port), timeout=30)
-    k.sendall(("POST /v1/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-               f"Authorization: Bearer {s.key}\r\nContent-Length: {len(body)}\r\n\r\n{body}").encode())
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline and s.metrics()["unmask_requests_running"] == 0:
-        time.sleep(0.05)
-    running = s.metrics()["unmask_requests_running"]
+    k = s.open_request({"model": s.model, "prompt": "A", "max_tokens": 40, "steps": 100000, "sampler": "ancestral"})
+    running = s.wait_for("unmask_requests_running", 1)
     k.close()
     t0 = time.monotonic()
-    while time.monotonic() < deadline and s.metrics()["unmask_requests_running"] > 0:
-        time.sleep(0.05)
+    stopped = s.wait_for("unmask_requests_running", 0)
     waited = time.monotonic() - t0
     after = s.metrics()
-    check(running == 1 and after["unmask_requests_running"] == 0 and waited < 5,
+    check(running and stopped and waited < 5,
           f"a non-streaming client gone mid-request cancels it (stopped {waited:.2f} s after the close)")
     check(after["unmask_requests_abandoned_total"] - before["unmask_requests_abandoned_total"] == 2
           and after.get('unmask_requests_total{path="/v1/completions",code="499"}', 0) >= 1,
@@ -227,9 +213,8 @@ def slow_clients(s):
 
 
 def concurrency(s):
-    c = s.client()
-    alone = [c.completions.create(model=s.model, **r).choices[0].text for r in MIXED]
-    together, delta, after = concurrent_texts(s)
+    alone = one_at_a_time(s, MIXED)
+    together, delta, _ = concurrent_texts(s)
     check(together == alone, "16 concurrent requests give exactly the texts they give one at a time")
     batches, calls = delta["unmask_network_calls_total"], delta["unmask_request_network_calls_total"]
     print(f"info: staggered, {batches:.0f} batched forwards served {calls:.0f} requests' calls", flush=True)
@@ -241,8 +226,7 @@ def concurrency(s):
     check(rows > 1, f"batches grew beyond one row (largest {rows:.0f})")
     shared, texts = beside_anchor(s, OTHER_LENGTHS)
     check(shared == 0, f"without --pad-lengths other lengths share none ({shared:.0f})")
-    ALONE.update(other_lengths=texts)
-    ALONE.update(texts=alone, batches=batches)
+    ALONE.update(texts=alone, batches=batches, other_lengths=texts)
 
 
 def memory(s):
